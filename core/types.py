@@ -227,6 +227,9 @@ class ReasoningDelta:
     signature: str | None = None
     redacted: str | None = None
     block: int | None = None
+    # Wire fields of the reasoning item that must go back unchanged (Responses item ``id``...);
+    # the accumulator merges them into the part's ``extras`` (dict.update).
+    extras: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -236,6 +239,8 @@ class ToolCallDelta:
     name: str | None = None
     arguments: str = ""
     kind: str = "function"
+    # Wire fields of the call item (Responses item ``id``); merged into ToolCallPart.extras.
+    extras: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
