@@ -1,0 +1,1061 @@
+"""Responses API codec: neutral conversation <-> ``/responses`` wire JSON. Pure functions, no I/O.
+
+Serves three kinds of servers with one shape: OpenAI models behind Databricks pay-per-token or
+external-model endpoints (``/serving-endpoints/responses``, AI Gateway), agents on Databricks Apps
+(``{app_url}/responses``) and ResponsesAgent models on ``/serving-endpoints/{name}/invocations``.
+
+Mapping decisions (one place, so both adapters behave the same):
+
+* System/developer messages stay *role messages* in ``input`` at their position (not folded into
+  ``instructions``): order is kept, and agents (MLflow ``ResponsesAgent``) only read ``input``.
+  ``GenerationParams.instructions`` is sent as the top-level ``instructions`` field.
+* Assistant text goes back as ``{"type": "message", "role": "assistant", "content": "<text>"}``
+  (string content), which both OpenAI and MLflow's request schema accept; MLflow rejects
+  ``output_text`` content without an item id. Text with annotations goes back in the exact
+  ``output_text`` form.
+* One Responses reasoning item is one :class:`ReasoningPart`: ``text`` = its summaries joined by
+  a blank line, ``redacted`` = ``encrypted_content``, ``block`` = its output index, ``extras`` =
+  the item's other fields (``id``...; the original ``summary`` list when it had several entries)
+  so the next turn sends the item back exactly as received.
+* Function and custom tool calls are :class:`ToolCallPart` (``id`` = ``call_id``, the item ``id``
+  in ``extras``); every other output item (built-in tool calls and results, MCP, agent-side
+  ``function_call_output``...) is kept whole as :class:`ServerToolPart`.
+* Older agent shapes are accepted defensively: ChatAgent ``{"messages": [...]}`` bodies and
+  ``{"delta": {...}}`` stream chunks, and chat-completions bodies (delegated to the chat codec).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from core.errors import (
+    APIError,
+    InvalidRequestError,
+    MalformedEventError,
+    ResponseParseError,
+    StreamErrorEvent,
+)
+from core.types import (
+    ChatResponse,
+    Delta,
+    FinishDelta,
+    GenerationParams,
+    MediaPart,
+    Message,
+    MetaDelta,
+    NamedToolChoice,
+    Part,
+    ReasoningDelta,
+    ReasoningPart,
+    ServerToolDelta,
+    ServerToolPart,
+    TextDelta,
+    TextPart,
+    Tool,
+    ToolCallDelta,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+    UsageDelta,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.registry import ModelInfo
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "PAY_PER_TOKEN_REJECTED",
+    "StreamDecoder",
+    "build_request",
+    "parse_response",
+    "shorten_id",
+]
+
+MAX_ID_LENGTH = 64
+"""Responses ids (item ids, call ids) longer than this are rejected by Databricks."""
+
+PAY_PER_TOKEN_REJECTED = ("background", "store", "previous_response_id", "service_tier")
+"""Stateful/OpenAI-only parameters that pay-per-token Responses endpoints answer with HTTP 400."""
+
+SUMMARY_SEPARATOR = "\n\n"
+"""Joins the summary entries of one reasoning item into ``ReasoningPart.text``."""
+
+BUILTIN_TOOL_TYPES = frozenset({"apply_patch", "shell", "image_generation", "mcp"})
+
+# Fields a response object echoes from the request (or that map to ChatResponse fields): they are
+# not "unknown" and do not go to ``ChatResponse.extras``.
+_KNOWN_RESPONSE_FIELDS = frozenset(
+    {
+        "id", "object", "created_at", "status", "error", "incomplete_details", "instructions",
+        "max_output_tokens", "max_tool_calls", "model", "output", "output_text",
+        "parallel_tool_calls", "previous_response_id", "reasoning", "service_tier", "store",
+        "temperature", "text", "tool_choice", "tools", "top_p", "top_logprobs", "truncation",
+        "usage", "user", "metadata", "background", "prompt_cache_key", "safety_identifier",
+        "prompt", "conversation", "include", "stream", "completed_at", "billing",
+    }
+)  # fmt: skip
+
+_ITEM_ID_KEYS = ("id", "call_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ids
+# ---------------------------------------------------------------------------------------------
+def shorten_id(value: str) -> str:
+    """Map an id longer than 64 characters to a deterministic short one; shorter ids unchanged.
+
+    ``<first 20 chars>_<sha256 hex prefix>``: readable, stable across processes, so a replayed
+    history (and every ``call_id`` / ``function_call_output`` pair) maps identically.
+    """
+    if len(value) <= MAX_ID_LENGTH:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
+    return f"{value[:20]}_{digest}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Request
+# ---------------------------------------------------------------------------------------------
+def build_request(
+    messages: Sequence[Message],
+    params: GenerationParams,
+    *,
+    model: str | None,
+    info: ModelInfo | None = None,
+    stream: bool,
+    external: bool = False,
+) -> dict[str, Any]:
+    """Build a ``/responses`` body. ``external=True`` (settings.external_model) allows the
+    stateful parameters that pay-per-token endpoints reject (``background``, ``store``...)."""
+    body: dict[str, Any] = {}
+    if model is not None:
+        body["model"] = model
+    body["input"] = _input_items(messages)
+
+    if params.instructions is not None:
+        body["instructions"] = params.instructions
+    if params.max_tokens is not None:
+        body["max_output_tokens"] = params.max_tokens
+    if params.temperature is not None:
+        body["temperature"] = params.temperature
+    if params.top_p is not None:
+        body["top_p"] = params.top_p
+    _reject_unsupported(params)
+
+    if params.tools:
+        body["tools"] = [_tool(t) for t in params.tools]
+    if params.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(params.tool_choice, params.tools)
+    if params.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = params.parallel_tool_calls
+
+    reasoning = _reasoning(params)
+    if reasoning:
+        body["reasoning"] = reasoning
+    if params.response_format is not None:
+        body["text"] = {"format": _text_format(params)}
+
+    include = list(params.include) if params.include is not None else None
+    if params.logprobs:
+        include = [*(include or []), "message.output_text.logprobs"]
+    if params.top_logprobs is not None:
+        body["top_logprobs"] = params.top_logprobs
+    if include is None and model is not None and _wants_encrypted_reasoning(params, info):
+        # Pay-per-token endpoints are stateless: a reasoning item can only be carried to the next
+        # turn with its encrypted content, which the server returns only when asked.
+        include = ["reasoning.encrypted_content"]
+    if include is not None:
+        body["include"] = include
+    if params.metadata is not None:
+        body["metadata"] = params.metadata
+    if params.truncation is not None:
+        body["truncation"] = params.truncation
+    if params.max_tool_calls is not None:
+        body["max_tool_calls"] = params.max_tool_calls
+    if params.custom_inputs is not None:
+        body["custom_inputs"] = params.custom_inputs
+    if params.context is not None:
+        body["context"] = params.context
+    body["stream"] = stream
+
+    if params.extra_body:
+        if not external:
+            bad = [k for k in PAY_PER_TOKEN_REJECTED if k in params.extra_body]
+            if bad:
+                raise InvalidRequestError(
+                    f"{', '.join(bad)} not supported by pay-per-token Responses endpoints "
+                    "(they are stateless and answer HTTP 400).",
+                    hint="Send the whole conversation each turn (reasoning items carry their "
+                    "encrypted_content); set external_model=True if this endpoint serves an "
+                    "external OpenAI model that accepts them.",
+                )
+        body.update(params.extra_body)
+    return body
+
+
+def _reject_unsupported(params: GenerationParams) -> None:
+    unsupported = []
+    if params.top_k is not None:
+        unsupported.append("top_k")
+    if params.stop:
+        unsupported.append("stop")
+    if params.n is not None and params.n != 1:
+        unsupported.append("n")
+    if unsupported:
+        raise InvalidRequestError(
+            f"The Responses API does not take {', '.join(unsupported)}.",
+            hint="Remove it, or use the chat completions API (use_responses_api=False).",
+        )
+
+
+def _wants_encrypted_reasoning(params: GenerationParams, info: ModelInfo | None) -> bool:
+    if params.reasoning_effort == "none":
+        return False
+    if params.reasoning_effort is not None or params.reasoning_summary is not None:
+        return True
+    return info is not None and getattr(info, "reasoning", None) is not None
+
+
+def _reasoning(params: GenerationParams) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    effort = params.reasoning_effort
+    if effort is None and params.thinking_budget is not None:
+        # Responses models take an effort, not a token budget: map the budget onto one.
+        b = params.thinking_budget
+        effort = "low" if b <= 2048 else "medium" if b <= 8192 else "high"
+    if effort is not None:
+        out["effort"] = effort
+    if params.reasoning_summary is not None:
+        out["summary"] = params.reasoning_summary
+    return out
+
+
+def _text_format(params: GenerationParams) -> dict[str, Any]:
+    rf = params.response_format
+    assert rf is not None
+    if rf.type == "json_schema":
+        if rf.schema is None:
+            raise InvalidRequestError("response_format json_schema needs a schema.")
+        fmt: dict[str, Any] = {"type": "json_schema", "name": rf.name or "response"}
+        fmt["schema"] = rf.schema
+        if rf.strict is not None:
+            fmt["strict"] = rf.strict
+        if rf.description is not None:
+            fmt["description"] = rf.description
+        return fmt
+    return {"type": rf.type}
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    if tool.kind == "function":
+        out: dict[str, Any] = {"type": "function", "name": tool.name}
+        if tool.description:
+            out["description"] = tool.description
+        out["parameters"] = tool.parameters
+        # Responses functions are strict by default; an arbitrary JSON schema (optional fields,
+        # no additionalProperties: false) is then refused. Strict only when asked for.
+        out["strict"] = bool(tool.strict)
+        return out
+    if tool.kind == "custom":
+        out = {"type": "custom", "name": tool.name}
+        if tool.description:
+            out["description"] = tool.description
+        if tool.raw:  # e.g. a grammar "format"
+            out.update({k: v for k, v in tool.raw.items() if k not in ("type", "name")})
+        return out
+    # Built-in tools (apply_patch, shell, image_generation, mcp...) are passed through.
+    raw = dict(tool.raw) if tool.raw else {}
+    raw.setdefault("type", tool.kind)
+    return raw
+
+
+def _tool_choice(choice: Any, tools: list[Tool] | None) -> Any:
+    if isinstance(choice, NamedToolChoice):
+        kinds = {t.name: t.kind for t in tools or []}
+        if tools and choice.name not in kinds:
+            raise InvalidRequestError(f"tool_choice names {choice.name!r}, which is not a tool.")
+        kind = kinds.get(choice.name, "function")
+        return {"type": "custom" if kind == "custom" else "function", "name": choice.name}
+    if choice in ("auto", "none", "required"):
+        return choice
+    raise InvalidRequestError(f"Unknown tool_choice {choice!r}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Input items
+# ---------------------------------------------------------------------------------------------
+def _data_uri(part: MediaPart) -> str:
+    if part.url is not None:
+        return part.url
+    if part.data is None:
+        raise InvalidRequestError(f"{part.kind} part has neither url nor data.")
+    mime = part.mime_type or _default_mime(part.kind)
+    return f"data:{mime};base64,{base64.b64encode(part.data).decode('ascii')}"
+
+
+def _default_mime(kind: str) -> str:
+    return {"image": "image/png", "file": "application/pdf"}.get(kind, "application/octet-stream")
+
+
+def _media_item(part: MediaPart) -> dict[str, Any]:
+    if part.kind == "image":
+        item: dict[str, Any] = {"type": "input_image", "image_url": _data_uri(part)}
+        item["detail"] = part.detail or "auto"
+        return item
+    if part.kind == "file":
+        if part.url is not None and not part.url.startswith("data:"):
+            item = {"type": "input_file", "file_url": part.url}
+        else:
+            item = {"type": "input_file", "file_data": _data_uri(part)}
+        if part.filename:
+            item["filename"] = part.filename
+        elif "file_data" in item:
+            item["filename"] = "file"
+        return item
+    raise InvalidRequestError(
+        f"The Responses API takes text, image and file input, not {part.kind}.",
+        hint="Use a Gemini model on the chat completions API for audio and video.",
+    )
+
+
+def _content_list(parts: list[TextPart | MediaPart]) -> list[dict[str, Any]]:
+    out = []
+    for p in parts:
+        if isinstance(p, TextPart):
+            out.append({"type": "input_text", "text": p.text})
+        else:
+            out.append(_media_item(p))
+    return out
+
+
+def _input_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    custom_call_ids: set[str] = set()
+    for msg in messages:
+        if msg.role == "assistant":
+            _assistant_items(msg, items, custom_call_ids)
+            continue
+        content: list[TextPart | MediaPart] = []
+        for part in msg.parts:
+            if isinstance(part, (TextPart, MediaPart)):
+                content.append(part)
+            elif isinstance(part, ToolResultPart):
+                items.append(_tool_output(part, custom_call_ids))
+            elif isinstance(part, ServerToolPart):
+                items.append(part.item)
+            else:
+                raise InvalidRequestError(
+                    f"A {msg.role} message cannot hold a {type(part).__name__}."
+                )
+        if not content:
+            continue
+        if msg.role == "tool":
+            raise InvalidRequestError("A tool message needs a ToolResultPart (its call id).")
+        if msg.role in ("system", "developer") and any(isinstance(p, MediaPart) for p in content):
+            raise InvalidRequestError(f"A {msg.role} message can only hold text.")
+        if len(content) == 1 and isinstance(content[0], TextPart):
+            items.append({"type": "message", "role": msg.role, "content": content[0].text})
+        else:
+            items.append({"type": "message", "role": msg.role, "content": _content_list(content)})
+    return items
+
+
+def _assistant_items(msg: Message, items: list[dict[str, Any]], custom_ids: set[str]) -> None:
+    texts: list[TextPart] = []
+    reasoning: list[ReasoningPart] = []
+
+    def flush_text() -> None:
+        if not texts:
+            return
+        if any(t.extras and t.extras.get("annotations") for t in texts) or any(
+            t.extras and t.extras.get("refusal") for t in texts
+        ):
+            content: list[dict[str, Any]] = []
+            for t in texts:
+                if t.extras and t.extras.get("refusal"):
+                    content.append({"type": "refusal", "refusal": t.text})
+                else:
+                    ann = (t.extras or {}).get("annotations") or []
+                    content.append({"type": "output_text", "text": t.text, "annotations": ann})
+            items.append({"type": "message", "role": "assistant", "content": content})
+        else:
+            text = "".join(t.text for t in texts)
+            if text:  # MLflow refuses empty content; an empty turn carries nothing anyway
+                items.append({"type": "message", "role": "assistant", "content": text})
+        texts.clear()
+
+    def flush_reasoning() -> None:
+        if reasoning:
+            item = _reasoning_item(reasoning)
+            if item is not None:
+                items.append(item)
+            reasoning.clear()
+
+    for part in msg.parts:
+        if not isinstance(part, ReasoningPart):
+            flush_reasoning()
+        if not isinstance(part, TextPart):
+            flush_text()
+        if isinstance(part, TextPart):
+            texts.append(part)
+        elif isinstance(part, ReasoningPart):
+            if reasoning and (
+                part.block != reasoning[-1].block
+                or reasoning[-1].redacted is not None
+                or _item_id(reasoning[-1]) != _item_id(part)
+            ):
+                flush_reasoning()
+            reasoning.append(part)
+        elif isinstance(part, ToolCallPart):
+            items.append(_call_item(part, custom_ids))
+        elif isinstance(part, ServerToolPart):
+            items.append(part.item)
+        elif isinstance(part, ToolResultPart):
+            items.append(_tool_output(part, custom_ids))
+        else:
+            raise InvalidRequestError("An assistant message cannot hold media input.")
+    flush_reasoning()
+    flush_text()
+
+
+def _item_id(part: ReasoningPart) -> Any:
+    return (part.extras or {}).get("id")
+
+
+def _reasoning_item(parts: list[ReasoningPart]) -> dict[str, Any] | None:
+    """One wire reasoning item from the parts of one block, sent back exactly as received."""
+    extras: dict[str, Any] = {}
+    for p in parts:
+        if p.extras:
+            extras.update(p.extras)
+    encrypted = next((p.redacted for p in parts if p.redacted is not None), None)
+    item_id = extras.get("id")
+    if encrypted is None and not isinstance(item_id, str):
+        # Without encrypted content or an id the server cannot resolve the item (the endpoints
+        # are stateless): drop it, as omitting reasoning entirely is valid.
+        return None
+    text = "".join(p.text for p in parts)
+    original = extras.pop("summary", None)
+    content = extras.pop("content", None)
+    if (
+        isinstance(original, list)
+        and SUMMARY_SEPARATOR.join(str(s.get("text", "")) for s in original if isinstance(s, dict))
+        == text
+    ):
+        summary = original
+    elif content is not None and not isinstance(original, list):
+        summary = []  # the text came from raw reasoning content, which goes back as content
+    else:
+        summary = [{"type": "summary_text", "text": text}] if text else []
+    item: dict[str, Any] = {"type": "reasoning"}
+    for k, v in extras.items():
+        item[k] = shorten_id(v) if k == "id" and isinstance(v, str) else v
+    item["summary"] = summary
+    if content is not None:
+        item["content"] = content
+    if encrypted is not None:
+        item["encrypted_content"] = encrypted
+    return item
+
+
+def _call_item(part: ToolCallPart, custom_ids: set[str]) -> dict[str, Any]:
+    call_id = shorten_id(part.id)
+    extras = part.extras or {}
+    if part.kind == "custom":
+        custom_ids.add(call_id)
+        item: dict[str, Any] = {
+            "type": "custom_tool_call",
+            "call_id": call_id,
+            "name": part.name,
+            "input": part.arguments,
+        }
+    else:
+        item = {
+            "type": "function_call",
+            "call_id": call_id,
+            "name": part.name,
+            "arguments": part.arguments or "{}",
+        }
+    item_id = extras.get("id")
+    if isinstance(item_id, str):
+        item["id"] = shorten_id(item_id)
+    return item
+
+
+def _tool_output(part: ToolResultPart, custom_ids: set[str]) -> dict[str, Any]:
+    call_id = shorten_id(part.tool_call_id)
+    output: Any
+    if isinstance(part.content, str):
+        output = part.content
+    elif all(isinstance(p, TextPart) for p in part.content):
+        output = "".join(p.text for p in part.content if isinstance(p, TextPart))
+    else:
+        output = _content_list(part.content)
+    kind = "custom_tool_call_output" if call_id in custom_ids else "function_call_output"
+    return {"type": kind, "call_id": call_id, "output": output}
+
+
+# ---------------------------------------------------------------------------------------------
+# Response
+# ---------------------------------------------------------------------------------------------
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    out_details = raw.get("output_tokens_details")
+    in_details = raw.get("input_tokens_details")
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens", raw.get("prompt_tokens"))),
+        output_tokens=_int(raw.get("output_tokens", raw.get("completion_tokens"))),
+        total_tokens=_int(raw.get("total_tokens")),
+        reasoning_tokens=_int(out_details.get("reasoning_tokens"))
+        if isinstance(out_details, dict)
+        else None,
+        cache_read_tokens=_int(in_details.get("cached_tokens"))
+        if isinstance(in_details, dict)
+        else None,
+        raw=raw,
+    )
+
+
+def _finish(status: Any, incomplete: Any, has_calls: bool) -> str:
+    if status == "incomplete":
+        reason = incomplete.get("reason") if isinstance(incomplete, dict) else None
+        if reason == "max_output_tokens":
+            return "length"
+        if isinstance(reason, str):
+            return reason
+        return "length"
+    if status in (None, "completed"):
+        return "tool_calls" if has_calls else "stop"
+    return str(status)
+
+
+def _extras(body: dict[str, Any]) -> dict[str, Any]:
+    extras = {k: v for k, v in body.items() if k not in _KNOWN_RESPONSE_FIELDS}
+    if body.get("incomplete_details") is not None:
+        extras["incomplete_details"] = body["incomplete_details"]
+    return extras
+
+
+def _raise_failed(error: Any, stream: bool) -> NoReturn:
+    code = message = None
+    if isinstance(error, dict):
+        code = _str(error.get("code")) or _str(error.get("type"))
+        message = _str(error.get("message"))
+    elif isinstance(error, str):
+        message = error
+    text = message or "The response failed without an error message."
+    if stream:
+        raise StreamErrorEvent(text, error_code=code, details=error)
+    raise APIError(text, error_code=code, details=error)
+
+
+def _summary_text(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The neutral text of a reasoning item and what must be kept in extras to resend it."""
+    keep: dict[str, Any] = {}
+    summary = item.get("summary")
+    texts: list[str] = []
+    if isinstance(summary, list):
+        for s in summary:
+            if not isinstance(s, dict) or not isinstance(s.get("text", ""), str):
+                raise _bad(f"reasoning summary entry {s!r}")
+            texts.append(s.get("text", ""))
+        if len(summary) > 1 or any(set(s) - {"type", "text"} for s in summary):
+            keep["summary"] = summary
+    elif summary is not None:
+        raise _bad(f"reasoning summary {summary!r}")
+    text = SUMMARY_SEPARATOR.join(texts)
+    content = item.get("content")
+    if content is not None:
+        keep["content"] = content
+        if not texts and isinstance(content, list):
+            text = "".join(
+                c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)
+            )
+    return text, keep
+
+
+def _reasoning_extras(item: dict[str, Any]) -> dict[str, Any]:
+    skip = ("type", "summary", "content", "encrypted_content", "status")
+    return {k: v for k, v in item.items() if k not in skip}
+
+
+class _ShapeError(Exception):
+    pass
+
+
+def _bad(what: str) -> _ShapeError:
+    return _ShapeError(what[:300])
+
+
+def _message_parts(item: dict[str, Any]) -> list[TextPart]:
+    content = item.get("content")
+    if isinstance(content, str):
+        return [TextPart(content)] if content else []
+    if not isinstance(content, list):
+        raise _bad(f"message content {content!r}")
+    out = []
+    for c in content:
+        if not isinstance(c, dict):
+            raise _bad(f"message content entry {c!r}")
+        ctype = c.get("type")
+        if ctype in ("output_text", "text", "input_text"):
+            text = c.get("text")
+            if not isinstance(text, str):
+                raise _bad(f"output_text without text: {c!r}")
+            ann = c.get("annotations")
+            out.append(TextPart(text, {"annotations": ann} if ann else None))
+        elif ctype == "refusal":
+            text = c.get("refusal")
+            if not isinstance(text, str):
+                raise _bad(f"refusal without text: {c!r}")
+            out.append(TextPart(text, {"refusal": True}))
+        # other content (logprobs-only, future types) carries no text: ignored
+    return out
+
+
+def _call_part(item: dict[str, Any]) -> ToolCallPart:
+    custom = item.get("type") == "custom_tool_call"
+    call_id = item.get("call_id", item.get("id"))
+    name = item.get("name")
+    args = item.get("input" if custom else "arguments", "")
+    if not isinstance(call_id, str) or not isinstance(name, str) or not isinstance(args, str):
+        raise _bad(f"tool call item {item!r}")
+    item_id = item.get("id")
+    extras = {"id": item_id} if isinstance(item_id, str) and "call_id" in item else None
+    return ToolCallPart(call_id, name, args, "custom" if custom else "function", extras)
+
+
+def _output_parts(output: list[Any]) -> list[Part]:
+    parts: list[Part] = []
+    for index, item in enumerate(output):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise _bad(f"output item {item!r}")
+        itype = item["type"]
+        if itype == "message":
+            parts.extend(_message_parts(item))
+        elif itype == "reasoning":
+            text, keep = _summary_text(item)
+            enc = item.get("encrypted_content")
+            extras = {**_reasoning_extras(item), **keep}
+            parts.append(
+                ReasoningPart(
+                    text=text,
+                    redacted=enc if isinstance(enc, str) else None,
+                    block=index,
+                    extras=extras or None,
+                )
+            )
+        elif itype in ("function_call", "custom_tool_call"):
+            parts.append(_call_part(item))
+        else:
+            parts.append(ServerToolPart(item))
+    return _merge_text(parts)
+
+
+def _merge_text(parts: list[Part]) -> list[Part]:
+    """Adjacent plain text parts are one part (what the stream accumulator builds too)."""
+    out: list[Part] = []
+    for p in parts:
+        last = out[-1] if out else None
+        if (
+            isinstance(p, TextPart)
+            and isinstance(last, TextPart)
+            and p.extras is None
+            and last.extras is None
+        ):
+            last.text += p.text
+        else:
+            out.append(p)
+    return out
+
+
+def parse_response(body: Any) -> ChatResponse:
+    """A Responses object (OpenAI or ResponsesAgent), or an older agent shape -> ChatResponse."""
+    if not isinstance(body, dict):
+        raise ResponseParseError(f"Expected a JSON object, got {type(body).__name__}.")
+    try:
+        if "output" in body:
+            return _parse_responses_object(body)
+        if isinstance(body.get("messages"), list):
+            return _parse_chat_agent(body)
+        if "choices" in body:
+            import importlib
+
+            chat = importlib.import_module("core.codecs.chat")
+            return chat.parse_response(body)  # type: ignore[no-any-return]
+    except _ShapeError as exc:
+        raise ResponseParseError(f"Unexpected Responses output: {exc}") from None
+    if body.get("error"):
+        _raise_failed(body["error"], stream=False)
+    raise ResponseParseError(
+        "Not a Responses API body (no 'output'): " + ", ".join(sorted(map(str, body))[:10])
+    )
+
+
+def _parse_responses_object(body: dict[str, Any]) -> ChatResponse:
+    status = body.get("status")
+    if status == "failed" or (body.get("error") and status not in ("completed", "incomplete")):
+        _raise_failed(body.get("error"), stream=False)
+    output = body.get("output")
+    if not isinstance(output, list):
+        raise _bad(f"output {output!r}")
+    parts = _output_parts(output)
+    has_calls = any(isinstance(p, ToolCallPart) for p in parts)
+    return ChatResponse(
+        parts=parts,
+        usage=_usage(body.get("usage")),
+        finish_reason=_finish(status, body.get("incomplete_details"), has_calls),
+        model=_str(body.get("model")),
+        id=_str(body.get("id")),
+        extras=_extras(body),
+    )
+
+
+def _chat_agent_message_parts(msg: Any) -> list[Part]:
+    if not isinstance(msg, dict):
+        raise _bad(f"agent message {msg!r}")
+    if msg.get("role", "assistant") != "assistant":
+        return []
+    parts: list[Part] = []
+    content = msg.get("content")
+    if isinstance(content, str):
+        if content:
+            parts.append(TextPart(content))
+    elif content is not None:
+        raise _bad(f"agent message content {content!r}")
+    calls = msg.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise _bad(f"tool_calls {calls!r}")
+        for call in calls:
+            fn = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(fn, dict):
+                raise _bad(f"tool call {call!r}")
+            cid, name, args = call.get("id"), fn.get("name"), fn.get("arguments", "")
+            if not (isinstance(cid, str) and isinstance(name, str) and isinstance(args, str)):
+                raise _bad(f"tool call {call!r}")
+            parts.append(ToolCallPart(cid, name, args))
+    return parts
+
+
+def _parse_chat_agent(body: dict[str, Any]) -> ChatResponse:
+    """MLflow ChatAgent: {"messages": [...], "custom_outputs": ..., "usage": ...}."""
+    parts: list[Part] = []
+    for msg in body["messages"]:
+        parts.extend(_chat_agent_message_parts(msg))
+    has_calls = any(isinstance(p, ToolCallPart) for p in parts)
+    extras = {
+        k: v
+        for k, v in body.items()
+        if k not in ("messages", "usage", "finish_reason", "id", "model")
+    }
+    extras["messages"] = body["messages"]
+    finish = _str(body.get("finish_reason")) or ("tool_calls" if has_calls else "stop")
+    return ChatResponse(
+        parts=_merge_text(parts),
+        usage=_usage(body.get("usage")),
+        finish_reason=finish,
+        model=_str(body.get("model")),
+        id=_str(body.get("id")),
+        extras=extras,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stream
+# ---------------------------------------------------------------------------------------------
+class _ItemState:
+    __slots__ = ("args", "kind", "started", "summary_index", "text_streamed")
+
+    def __init__(self) -> None:
+        self.started = False  # a ToolCallDelta with id/name was emitted
+        self.text_streamed = False  # text/reasoning deltas arrived for this item
+        self.args = ""  # arguments/input streamed so far
+        self.summary_index: int | None = None
+        self.kind = "function"
+
+
+class StreamDecoder:
+    """Responses streaming events (one SSE ``data`` field per ``feed``) -> neutral deltas.
+
+    Items are keyed by ``output_index`` (by item id when a server, e.g. an MLflow agent, omits
+    it). Servers that send only ``response.output_item.done`` (many agents) or only
+    ``response.completed`` are decoded the same way as fully streamed ones.
+    """
+
+    __slots__ = (
+        "_done",
+        "_finished",
+        "_has_calls",
+        "_id_index",
+        "_items",
+        "_next_index",
+        "_seen_items",
+        "_usage",
+    )
+
+    def __init__(self) -> None:
+        self._done = False
+        self._finished = False
+        self._has_calls = False
+        self._usage: Usage | None = None
+        self._items: dict[int, _ItemState] = {}
+        self._id_index: dict[str, int] = {}
+        self._next_index = 1_000_000  # synthetic indexes for events without output_index
+        self._seen_items = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def close(self) -> list[Delta]:
+        out: list[Delta] = []
+        if self._usage is not None:
+            out.append(UsageDelta(self._usage))
+            self._usage = None
+        if not self._finished:
+            self._finished = True
+            out.append(FinishDelta("tool_calls" if self._has_calls else "stop"))
+        return out
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _index(self, event: dict[str, Any], item: dict[str, Any] | None = None) -> int:
+        oi = _int(event.get("output_index"))
+        item_id = _str(event.get("item_id")) or (_str(item.get("id")) if item else None)
+        if oi is not None:
+            if item_id is not None:
+                self._id_index.setdefault(item_id, oi)
+            return oi
+        if item_id is not None:
+            idx = self._id_index.get(item_id)
+            if idx is None:
+                idx = self._id_index[item_id] = self._next_index
+                self._next_index += 1
+            return idx
+        self._next_index += 1
+        return self._next_index - 1
+
+    def _state(self, index: int) -> _ItemState:
+        st = self._items.get(index)
+        if st is None:
+            st = self._items[index] = _ItemState()
+        return st
+
+    # -- feed --------------------------------------------------------------------------------
+    def feed(self, data: str) -> list[Delta]:
+        if data.strip() == "[DONE]":
+            self._done = True
+            return []
+        try:
+            event = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise MalformedEventError(f"Stream event is not JSON: {data[:200]!r}") from exc
+        if not isinstance(event, dict):
+            raise MalformedEventError(f"Stream event is not a JSON object: {data[:200]!r}")
+        try:
+            return self._event(event)
+        except _ShapeError as exc:
+            raise MalformedEventError(f"Unexpected Responses stream event: {exc}") from None
+
+    def _event(self, ev: dict[str, Any]) -> list[Delta]:
+        etype = ev.get("type")
+        if not isinstance(etype, str):
+            if isinstance(ev.get("delta"), dict):
+                return self._chat_agent_chunk(ev)
+            raise _bad(f"event without type: {ev!r}")
+        if etype == "response.output_text.delta" or etype == "response.refusal.delta":
+            delta = ev.get("delta")
+            if not isinstance(delta, str):
+                raise _bad(f"{etype} without a string delta")
+            self._seen_items = True
+            self._state(self._index(ev)).text_streamed = True
+            extras = {"refusal": True} if etype == "response.refusal.delta" else None
+            return [TextDelta(delta, extras)] if delta or extras else []
+        if etype in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            return self._reasoning_delta(ev, etype)
+        if etype in (
+            "response.function_call_arguments.delta",
+            "response.custom_tool_call_input.delta",
+        ):
+            delta = ev.get("delta")
+            if not isinstance(delta, str):
+                raise _bad(f"{etype} without a string delta")
+            self._seen_items = True
+            index = self._index(ev)
+            st = self._state(index)
+            st.args += delta
+            if etype == "response.custom_tool_call_input.delta":
+                st.kind = "custom"
+            return [ToolCallDelta(index, arguments=delta, kind=st.kind)] if delta else []
+        if etype == "response.output_item.added":
+            return self._item_added(ev)
+        if etype == "response.output_item.done":
+            return self._item_done(ev)
+        if etype == "response.created" or etype == "response.in_progress":
+            resp = ev.get("response")
+            if etype == "response.created" and isinstance(resp, dict):
+                rid, model = _str(resp.get("id")), _str(resp.get("model"))
+                if rid is not None or model is not None:
+                    return [MetaDelta(id=rid, model=model)]
+            return []
+        if etype in ("response.completed", "response.incomplete", "response.done"):
+            return self._completed(ev)
+        if etype == "response.failed":
+            resp = ev.get("response")
+            _raise_failed(resp.get("error") if isinstance(resp, dict) else None, stream=True)
+        if etype == "error":
+            err = ev.get("error") if isinstance(ev.get("error"), dict) else ev
+            _raise_failed(err, stream=True)
+        # response.content_part.*, *.done, annotation.added, built-in tool progress events...:
+        # their content arrives whole with response.output_item.done.
+        return []
+
+    def _reasoning_delta(self, ev: dict[str, Any], etype: str) -> list[Delta]:
+        delta = ev.get("delta")
+        if not isinstance(delta, str):
+            raise _bad(f"{etype} without a string delta")
+        self._seen_items = True
+        index = self._index(ev)
+        st = self._state(index)
+        st.text_streamed = True
+        out: list[Delta] = []
+        si = _int(ev.get("summary_index"))
+        if etype == "response.reasoning_summary_text.delta" and si is not None:
+            if st.summary_index is not None and si != st.summary_index:
+                out.append(ReasoningDelta(text=SUMMARY_SEPARATOR, block=index))
+            st.summary_index = si
+        if delta:
+            out.append(ReasoningDelta(text=delta, block=index))
+        return out
+
+    def _item_of(self, ev: dict[str, Any]) -> dict[str, Any]:
+        item = ev.get("item")
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise _bad(f"{ev.get('type')} without an item")
+        return item
+
+    def _item_added(self, ev: dict[str, Any]) -> list[Delta]:
+        item = self._item_of(ev)
+        self._seen_items = True
+        index = self._index(ev, item)
+        if item["type"] in ("function_call", "custom_tool_call"):
+            return self._call_start(index, item)
+        return []
+
+    def _call_start(self, index: int, item: dict[str, Any]) -> list[Delta]:
+        part = _call_part(item)
+        st = self._state(index)
+        st.kind = part.kind
+        self._has_calls = True
+        if st.started:
+            return []
+        st.started = True
+        st.args += part.arguments
+        return [ToolCallDelta(index, part.id, part.name, part.arguments, part.kind, part.extras)]
+
+    def _item_done(self, ev: dict[str, Any], index: int | None = None) -> list[Delta]:
+        item = self._item_of(ev)
+        self._seen_items = True
+        if index is None:
+            index = self._index(ev, item)
+        st = self._state(index)
+        itype = item["type"]
+        if itype == "message":
+            parts = _message_parts(item)
+            if not st.text_streamed:
+                return [TextDelta(p.text, p.extras) for p in parts]
+            # text arrived as deltas; only what rides on it (annotations) is new here
+            return [
+                TextDelta("", p.extras) for p in parts if p.extras and "annotations" in p.extras
+            ]
+        if itype == "reasoning":
+            text, keep = _summary_text(item)
+            enc = item.get("encrypted_content")
+            extras = {**_reasoning_extras(item), **keep}
+            return [
+                ReasoningDelta(
+                    text="" if st.text_streamed else text,
+                    redacted=enc if isinstance(enc, str) else None,
+                    block=index,
+                    extras=extras or None,
+                )
+            ]
+        if itype in ("function_call", "custom_tool_call"):
+            part = _call_part(item)
+            self._has_calls = True
+            if not st.started:
+                st.started = True
+                rest, st.args = part.arguments[len(st.args) :], part.arguments
+                return [ToolCallDelta(index, part.id, part.name, rest, part.kind, part.extras)]
+            if part.arguments.startswith(st.args) and len(part.arguments) > len(st.args):
+                rest, st.args = part.arguments[len(st.args) :], part.arguments
+                return [ToolCallDelta(index, arguments=rest, kind=part.kind)]
+            return []
+        return [ServerToolDelta(item)]
+
+    def _completed(self, ev: dict[str, Any]) -> list[Delta]:
+        resp = ev.get("response")
+        if not isinstance(resp, dict):
+            raise _bad(f"{ev.get('type')} without a response object")
+        self._done = True
+        out: list[Delta] = []
+        output = resp.get("output")
+        if not self._seen_items and isinstance(output, list) and output:
+            # a server that sent the whole response at the end only
+            for i, item in enumerate(output):
+                out.extend(self._item_done({"item": item}, index=i))
+        usage = _usage(resp.get("usage"))
+        if usage is not None:
+            self._usage = usage
+        extras = _extras(resp)
+        rid, model = _str(resp.get("id")), _str(resp.get("model"))
+        if extras or rid is not None or model is not None:
+            out.append(MetaDelta(id=rid, model=model, extras=extras or None))
+        if not self._finished:
+            self._finished = True
+            status = resp.get(
+                "status", "completed" if ev["type"] != "response.incomplete" else "incomplete"
+            )
+            out.append(
+                FinishDelta(_finish(status, resp.get("incomplete_details"), self._has_calls))
+            )
+        return out
+
+    def _chat_agent_chunk(self, ev: dict[str, Any]) -> list[Delta]:
+        """MLflow ChatAgent stream chunk: {"delta": {"role", "content", "tool_calls"?...}}."""
+        delta = ev["delta"]
+        out: list[Delta] = []
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            out.append(TextDelta(content))
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            for i, call in enumerate(calls):
+                fn = call.get("function") if isinstance(call, dict) else None
+                if not isinstance(fn, dict):
+                    raise _bad(f"tool call {call!r}")
+                self._has_calls = True
+                index = self._index({"item_id": call.get("id")}) if call.get("id") else i
+                args = fn.get("arguments") or ""
+                if not isinstance(args, str):
+                    raise _bad(f"tool call arguments {args!r}")
+                out.append(ToolCallDelta(index, _str(call.get("id")), _str(fn.get("name")), args))
+        if ev.get("custom_outputs") is not None:
+            out.append(MetaDelta(extras={"custom_outputs": ev["custom_outputs"]}))
+        usage = _usage(ev.get("usage"))
+        if usage is not None:
+            self._usage = usage
+        return out
