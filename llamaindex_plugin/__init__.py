@@ -1,0 +1,23 @@
+"""LlamaIndex integration: ``from llamaindex_plugin import Databricks``.
+
+Importing the package is cheap; the LLM class (and llama-index-core's LLM stack) loads on first
+attribute access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llamaindex_plugin.llm import Databricks
+
+__all__ = ["Databricks"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Databricks":
+        from llamaindex_plugin.llm import Databricks
+
+        globals()["Databricks"] = Databricks
+        return Databricks
+    raise AttributeError(f"module 'llamaindex_plugin' has no attribute {name!r}")

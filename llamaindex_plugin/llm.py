@@ -1,0 +1,737 @@
+"""``Databricks``: a LlamaIndex ``FunctionCallingLLM`` on top of :mod:`core`.
+
+The class only translates: LlamaIndex messages/tools/kwargs -> neutral ``Message`` /
+``GenerationParams`` (see :mod:`llamaindex_plugin.convert`), then ``DatabricksChatClient`` does
+routing, auth, JSON and HTTP, and neutral responses/deltas come back as LlamaIndex
+``ChatResponse``/``CompletionResponse``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncGenerator, Generator, Sequence
+from dataclasses import fields as dc_fields
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import llama_index.core.instrumentation as instrument
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+    ToolCallBlock,
+)
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.types import PydanticProgramMode
+
+from core.types import (
+    ChatResponse as NeutralResponse,
+)
+from core.types import (
+    Delta,
+    GenerationParams,
+    Message,
+    ReasoningDelta,
+    ResponseFormat,
+    ServerToolDelta,
+    TextDelta,
+    TextPart,
+    Tool,
+    ToolCallDelta,
+)
+from llamaindex_plugin.convert import (
+    messages_to_neutral,
+    parts_to_message,
+    raw_of,
+    resolve_tool_choice,
+    response_kwargs,
+    tools_to_neutral,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.client import DatabricksChatClient
+    from llama_index.core.prompts import BasePromptTemplate
+    from llama_index.core.tools.types import BaseTool
+
+    from core.registry import ModelInfo
+
+dispatcher = instrument.get_dispatcher(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_PARAM_NAMES = frozenset(f.name for f in dc_fields(GenerationParams))
+# kwargs LlamaIndex itself threads through chat()/complete() that are not model parameters
+_FRAMEWORK_KWARGS = frozenset(
+    {"verbose", "tool_required", "allow_parallel_tool_calls", "error_on_no_tool_call", "formatted"}
+)
+_SERVING_SUFFIX = "/serving-endpoints"
+
+
+def _response_format(value: Any) -> ResponseFormat | None:
+    if value is None or isinstance(value, ResponseFormat):
+        return value
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return _schema_format(value)
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if kind == "json_schema":
+            spec = value.get("json_schema") or {}
+            return ResponseFormat(
+                type="json_schema",
+                schema=spec.get("schema"),
+                name=spec.get("name"),
+                strict=spec.get("strict"),
+                description=spec.get("description"),
+            )
+        if kind in ("json_object", "text"):
+            return ResponseFormat(type=kind)
+    raise ValueError(f"unsupported response_format: {value!r}")
+
+
+def _schema_format(output_cls: type[BaseModel]) -> ResponseFormat:
+    name = re.sub(r"[^a-zA-Z0-9_-]", "_", output_cls.__name__)[:64] or "output"
+    return ResponseFormat(
+        type="json_schema",
+        schema=output_cls.model_json_schema(),
+        name=name,
+        description=(output_cls.__doc__ or "").strip() or None,
+    )
+
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def _parse_structured(output_cls: type[Model], text: str | None) -> Model:
+    text = (text or "").strip()
+    match = _FENCE.match(text)
+    if match:
+        text = match.group(1)
+    return output_cls.model_validate_json(text)
+
+
+class _StreamFolder:
+    """Folds neutral deltas with core's accumulator; builds cumulative LlamaIndex responses."""
+
+    __slots__ = ("acc", "completion")
+
+    def __init__(self, completion: bool = False) -> None:
+        from core.accumulator import StreamAccumulator
+
+        self.acc = StreamAccumulator()
+        self.completion = completion
+
+    def feed(self, delta: Delta) -> Any:
+        self.acc.add(delta)
+        if isinstance(delta, TextDelta):
+            return self._chunk(delta.text, None)
+        if isinstance(delta, ReasoningDelta):
+            return self._chunk("", delta.text or None)
+        if isinstance(delta, (ToolCallDelta, ServerToolDelta)):
+            return self._chunk("", None)
+        return None  # usage / finish / meta: carried by the final chunk
+
+    def _chunk(self, text: str, thinking: str | None) -> Any:
+        response = self.acc.response()
+        extra: dict[str, Any] = {}
+        if thinking:
+            extra["thinking_delta"] = thinking
+        if self.completion:
+            return CompletionResponse(text=response.text, delta=text, additional_kwargs=extra)
+        return ChatResponse(message=parts_to_message(response.parts), delta=text, additional_kwargs=extra)
+
+    def final(self) -> Any:
+        response = self.acc.response()
+        if self.completion:
+            return _completion_response(response, delta="")
+        return _chat_response(response, delta="")
+
+
+def _chat_response(response: NeutralResponse, delta: str | None = None) -> ChatResponse:
+    return ChatResponse(
+        message=parts_to_message(response.parts),
+        raw=raw_of(response),
+        delta=delta,
+        additional_kwargs=response_kwargs(response),
+    )
+
+
+def _completion_response(response: NeutralResponse, delta: str | None = None) -> CompletionResponse:
+    kwargs = response_kwargs(response)
+    thinking = "".join(p.text for p in response.reasoning)
+    if thinking:
+        kwargs["thinking"] = thinking
+    return CompletionResponse(
+        text=response.text, raw=raw_of(response), delta=delta, additional_kwargs=kwargs
+    )
+
+
+class Databricks(FunctionCallingLLM):
+    """Databricks-hosted chat models (foundation models, external models, agents) for LlamaIndex.
+
+    Examples:
+        ```python
+        from llamaindex_plugin import Databricks
+
+        llm = Databricks(model="databricks-claude-sonnet-4-5")  # host/auth from env or profile
+        print(llm.complete("Hello"))
+        ```
+    """
+
+    model: str = Field(description="Endpoint name, Unity Catalog name, or apps/<name>.")
+    host: str | None = Field(default=None, description="Workspace URL.")
+    client_id: str | None = Field(default=None, description="OAuth M2M client id.")
+    profile: str | None = Field(default=None, description="~/.databrickscfg profile.")
+    config_file: str | None = Field(default=None, description="Path of a databrickscfg file.")
+    base_url: str | None = Field(default=None, description="Any OpenAI-compatible base URL.")
+    endpoint_kind: str | None = Field(default=None, description="gateway|serving|invocations|openai")
+    temperature: float | None = Field(default=None)
+    max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
+    stop: list[str] | None = Field(default=None)
+    timeout: float = Field(default=120.0, description="Request timeout in seconds.")
+    max_retries: int = Field(default=3)
+    reasoning_effort: str | None = Field(default=None)
+    thinking_budget: int | None = Field(default=None)
+    extra_body: dict[str, Any] | None = Field(default=None)
+    use_responses_api: bool | None = Field(default=None)
+    custom_inputs: dict[str, Any] | None = Field(default=None)
+    context_window: int | None = Field(default=None, description="Override the registry's.")
+    is_function_calling: bool | None = Field(
+        default=None, description="Override the registry's tool support flag."
+    )
+    external_model: bool = Field(default=False)
+    transport: Literal["auto", "httpx", "aiohttp"] = Field(default="auto")
+    structured_output_method: Literal["auto", "json_schema", "function_calling"] = Field(
+        default="auto",
+        description="How structured_predict asks for JSON: a response_format JSON schema, or a tool.",
+    )
+
+    _token: SecretStr | None = PrivateAttr(default=None)
+    _client_secret: SecretStr | None = PrivateAttr(default=None)
+    _token_provider: Any = PrivateAttr(default=None)
+    _workspace_client: Any = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        host: str | None = None,
+        token: str | SecretStr | None = None,
+        api_key: str | SecretStr | None = None,
+        client_id: str | None = None,
+        client_secret: str | SecretStr | None = None,
+        profile: str | None = None,
+        config_file: str | None = None,
+        token_provider: Any = None,
+        workspace_client: Any = None,
+        base_url: str | None = None,
+        api_base: str | None = None,
+        endpoint_kind: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        reasoning_effort: str | None = None,
+        thinking_budget: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+        additional_kwargs: dict[str, Any] | None = None,
+        use_responses_api: bool | None = None,
+        custom_inputs: dict[str, Any] | None = None,
+        context_window: int | None = None,
+        is_function_calling_model: bool | None = None,
+        is_function_calling: bool | None = None,
+        is_chat_model: bool = True,
+        external_model: bool = False,
+        transport: Literal["auto", "httpx", "aiohttp"] = "auto",
+        **kwargs: Any,
+    ) -> None:
+        model = model or kwargs.pop("model_name", None) or kwargs.pop("endpoint", None)
+        if not model:
+            raise ValueError("Databricks(model=...) is required: an endpoint or Unity Catalog name")
+        if token is not None and api_key is not None:
+            raise ValueError("pass either token or api_key (an alias of token), not both")
+        secret = token if token is not None else api_key
+        # llama-index-llms-databricks compatibility: api_base ending in /serving-endpoints,
+        # or the DATABRICKS_SERVING_ENDPOINT variable. Never OpenAI's variables.
+        if host is None and base_url is None:
+            api_base = api_base or os.environ.get("DATABRICKS_SERVING_ENDPOINT") or None
+        if api_base:
+            base = api_base.rstrip("/")
+            if base.endswith(_SERVING_SUFFIX):
+                host = host or base[: -len(_SERVING_SUFFIX)]
+                endpoint_kind = endpoint_kind or "serving"
+            elif base_url is None:
+                base_url = base
+        merged_extra = {**(additional_kwargs or {}), **(extra_body or {})} or None
+        super().__init__(
+            model=model,
+            host=host,
+            client_id=client_id,
+            profile=profile,
+            config_file=config_file,
+            base_url=base_url,
+            endpoint_kind=endpoint_kind,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stop=[stop] if isinstance(stop, str) else (list(stop) if stop else None),
+            timeout=timeout,
+            max_retries=max_retries,
+            reasoning_effort=reasoning_effort,
+            thinking_budget=thinking_budget,
+            extra_body=merged_extra,
+            use_responses_api=use_responses_api,
+            custom_inputs=custom_inputs,
+            context_window=context_window,
+            is_function_calling=(
+                is_function_calling if is_function_calling is not None else is_function_calling_model
+            ),
+            external_model=external_model,
+            transport=transport,
+            **kwargs,
+        )
+        self._token = secret if isinstance(secret, SecretStr) or secret is None else SecretStr(secret)
+        if isinstance(client_secret, str):
+            client_secret = SecretStr(client_secret)
+        self._client_secret = client_secret
+        self._token_provider = token_provider
+        self._workspace_client = workspace_client
+        self._client = self._make_client()
+
+    def _make_client(self) -> DatabricksChatClient:
+        from core.client import DatabricksChatClient
+
+        from core.settings import ClientSettings
+
+        settings = ClientSettings(
+            model=self.model,
+            host=self.host,
+            token=self._token,
+            client_id=self.client_id,
+            client_secret=self._client_secret,
+            profile=self.profile,
+            config_file=self.config_file,
+            token_provider=self._token_provider,
+            workspace_client=self._workspace_client,
+            base_url=self.base_url,
+            endpoint_kind=self.endpoint_kind,  # type: ignore[arg-type]
+            use_responses_api=self.use_responses_api,
+            external_model=self.external_model,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            transport=self.transport,
+            adapter="llamaindex",
+        )
+        return DatabricksChatClient(settings)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "Databricks_LLM"
+
+    # ----------------------------------------------------------------------------------------
+    # Properties
+    # ----------------------------------------------------------------------------------------
+    @property
+    def client(self) -> DatabricksChatClient:
+        return self._client
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._client.info
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        info = self._client.info
+        supports_tools = (
+            self.is_function_calling if self.is_function_calling is not None else info.supports_tools
+        )
+        return LLMMetadata(
+            context_window=self.context_window or info.context_window,
+            num_output=self.max_tokens or info.max_output_tokens,
+            is_chat_model=True,
+            is_function_calling_model=bool(supports_tools),
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Parameters
+    # ----------------------------------------------------------------------------------------
+    def _params(self, kwargs: dict[str, Any]) -> GenerationParams:
+        params = GenerationParams(
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stop=list(self.stop) if self.stop else None,
+            reasoning_effort=self.reasoning_effort,
+            thinking_budget=self.thinking_budget,
+            extra_body=dict(self.extra_body) if self.extra_body else None,
+            custom_inputs=dict(self.custom_inputs) if self.custom_inputs else None,
+        )
+        extra: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if key in _FRAMEWORK_KWARGS:
+                continue
+            if key == "tools":
+                params.tools = tools_to_neutral(value) if value else None
+            elif key == "tool_choice":
+                params.tool_choice = resolve_tool_choice(value)
+            elif key == "response_format":
+                params.response_format = _response_format(value)
+            elif key == "stop":
+                params.stop = [value] if isinstance(value, str) else (list(value) if value else None)
+            elif key == "extra_body":
+                extra.update(value or {})
+            elif key in _PARAM_NAMES:
+                setattr(params, key, value)
+            else:  # unknown: sent as-is in the body, like OpenAI's additional kwargs
+                extra[key] = value
+        if extra:
+            params.extra_body = {**(params.extra_body or {}), **extra}
+        if params.tools is None:
+            params.tool_choice = None
+        return params
+
+    @staticmethod
+    def _prompt_messages(prompt: str) -> list[Message]:
+        return [Message(role="user", parts=[TextPart(prompt)])]
+
+    # ----------------------------------------------------------------------------------------
+    # Chat / completion, sync
+    # ----------------------------------------------------------------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        response = self._client.complete(messages_to_neutral(messages), self._params(kwargs))
+        return _chat_response(response)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        neutral = messages_to_neutral(messages)
+        params = self._params(kwargs)
+        client = self._client
+
+        def gen() -> ChatResponseGen:
+            folder = _StreamFolder()
+            for delta in client.stream(neutral, params):
+                chunk = folder.feed(delta)
+                if chunk is not None:
+                    yield chunk
+            yield folder.final()
+
+        return gen()
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        response = self._client.complete(self._prompt_messages(prompt), self._params(kwargs))
+        return _completion_response(response)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        neutral = self._prompt_messages(prompt)
+        params = self._params(kwargs)
+        client = self._client
+
+        def gen() -> CompletionResponseGen:
+            folder = _StreamFolder(completion=True)
+            for delta in client.stream(neutral, params):
+                chunk = folder.feed(delta)
+                if chunk is not None:
+                    yield chunk
+            yield folder.final()
+
+        return gen()
+
+    # ----------------------------------------------------------------------------------------
+    # Chat / completion, async (core's native async; no threads)
+    # ----------------------------------------------------------------------------------------
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        response = await self._client.acomplete(messages_to_neutral(messages), self._params(kwargs))
+        return _chat_response(response)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        neutral = messages_to_neutral(messages)
+        params = self._params(kwargs)
+        client = self._client
+
+        async def gen() -> ChatResponseAsyncGen:
+            folder = _StreamFolder()
+            async for delta in client.astream(neutral, params):
+                chunk = folder.feed(delta)
+                if chunk is not None:
+                    yield chunk
+            yield folder.final()
+
+        return gen()
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        response = await self._client.acomplete(self._prompt_messages(prompt), self._params(kwargs))
+        return _completion_response(response)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        neutral = self._prompt_messages(prompt)
+        params = self._params(kwargs)
+        client = self._client
+
+        async def gen() -> CompletionResponseAsyncGen:
+            folder = _StreamFolder(completion=True)
+            async for delta in client.astream(neutral, params):
+                chunk = folder.feed(delta)
+                if chunk is not None:
+                    yield chunk
+            yield folder.final()
+
+        return gen()
+
+    # ----------------------------------------------------------------------------------------
+    # Tools
+    # ----------------------------------------------------------------------------------------
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool | Tool | dict[str, Any]],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        messages = list(chat_history or [])
+        if user_msg is not None:
+            if isinstance(user_msg, str):
+                user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+            messages.append(user_msg)
+        tool_specs = tools_to_neutral(tools) if tools else []
+        choice = resolve_tool_choice(tool_choice, tool_required) if tool_specs else None
+        return {
+            "messages": messages,
+            "tools": tool_specs or None,
+            "tool_choice": choice,
+            **kwargs,
+        }
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        if allow_parallel_tool_calls:
+            return response
+        message = response.message
+        calls = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
+        if len(calls) > 1:
+            keep = calls[0]
+            message.blocks = [
+                b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is keep
+            ]
+            legacy = message.additional_kwargs.get("tool_calls")
+            if isinstance(legacy, list):
+                message.additional_kwargs["tool_calls"] = [
+                    tc for tc in legacy if isinstance(tc, dict) and tc.get("id") == keep.tool_call_id
+                ][:1]
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        message = response.message
+        selections: list[ToolSelection] = []
+        for block in message.blocks:
+            if isinstance(block, ToolCallBlock):
+                selections.append(
+                    ToolSelection(
+                        tool_id=block.tool_call_id or "",
+                        tool_name=block.tool_name,
+                        tool_kwargs=_kwargs_dict(block.tool_kwargs),
+                    )
+                )
+        if not selections:
+            from llamaindex_plugin.convert import _legacy_tool_call
+
+            for tc in message.additional_kwargs.get("tool_calls") or ():
+                call_id, name, arguments, kind = _legacy_tool_call(tc)
+                selections.append(
+                    ToolSelection(
+                        tool_id=call_id,
+                        tool_name=name,
+                        tool_kwargs=_kwargs_dict(arguments if kind == "function" else {"input": arguments}),
+                    )
+                )
+        if not selections and error_on_no_tool_call:
+            raise ValueError(
+                f"Expected at least one tool call, but got 0 tool calls. Response: {message.content!r}"
+            )
+        return selections
+
+    # ----------------------------------------------------------------------------------------
+    # Structured output: a JSON schema (response_format) where the model takes one, else tools
+    # ----------------------------------------------------------------------------------------
+    def _use_json_schema(self) -> bool:
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return False
+        if self.structured_output_method == "json_schema":
+            return True
+        if self.structured_output_method == "function_calling":
+            return False
+        info = self._client.info
+        if info.supports_strict_schema:
+            return True
+        # Foundation models known to the registry take response_format json_schema; for
+        # unknown/external models a tool call is the more portable route.
+        return bool(info.known) and info.family != "unknown"
+
+    def _structured_messages(
+        self, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> list[ChatMessage]:
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        return self._extend_messages(messages)
+
+    @dispatcher.span
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._use_json_schema():
+            return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        response = self.chat(self._structured_messages(prompt, prompt_args), **kwargs)
+        result = _parse_structured(output_cls, response.message.content)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    @dispatcher.span
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._use_json_schema():
+            return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        response = await self.achat(self._structured_messages(prompt, prompt_args), **kwargs)
+        result = _parse_structured(output_cls, response.message.content)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        if not self._use_json_schema():
+            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+        from llama_index.core.program.utils import process_streaming_objects
+
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        chunks = self.stream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
+
+        def gen() -> Generator[Any, None, None]:
+            current = None
+            for chunk in chunks:
+                current = process_streaming_objects(chunk, output_cls, cur_objects=_as_list(current), llm=self)
+                yield current
+
+        return gen()
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        if not self._use_json_schema():
+            return await super()._structured_astream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+        from llama_index.core.program.utils import process_streaming_objects
+
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        chunks = await self.astream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
+
+        async def gen() -> AsyncGenerator[Any, None]:
+            current = None
+            async for chunk in chunks:
+                current = process_streaming_objects(chunk, output_cls, cur_objects=_as_list(current), llm=self)
+                yield current
+
+        return gen()
+
+    # ----------------------------------------------------------------------------------------
+    # Lifecycle
+    # ----------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._client.close()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if value is None:
+        return None
+    return value if isinstance(value, list) else [value]
+
+
+def _kwargs_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            from llama_index.core.llms.utils import parse_partial_json
+
+            try:
+                parsed = parse_partial_json(value)
+            except ValueError:
+                return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
