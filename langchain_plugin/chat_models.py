@@ -1,0 +1,529 @@
+"""``ChatDatabricks``: a LangChain chat model over the framework-neutral core client.
+
+This module only translates (see :mod:`langchain_plugin.convert`); routing, wire JSON, auth,
+retries and streaming live in :mod:`core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from core.errors import ConfigurationError, InvalidRequestError
+from core.types import GenerationParams
+from langchain_plugin.convert import (
+    PROVIDER,
+    StreamConverter,
+    messages_to_neutral,
+    response_format_to_neutral,
+    response_to_message,
+    tool_choice_to_neutral,
+    tools_to_neutral,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.client import DatabricksChatClient
+
+_PARAM_KWARGS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "n",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+    "thinking_budget",
+    "parallel_tool_calls",
+    "instructions",
+    "reasoning_summary",
+    "include",
+    "metadata",
+    "truncation",
+    "max_tool_calls",
+    "custom_inputs",
+    "context",
+)
+# Settings handed to the core client as they are (None means "let the core decide").
+_CLIENT_FIELDS = (
+    "host",
+    "client_id",
+    "config_file",
+    "auth_type",
+    "token_provider",
+    "workspace_client",
+    "base_url",
+    "use_responses_api",
+    "timeout",
+    "max_retries",
+)
+
+
+class ChatDatabricks(BaseChatModel):
+    """Databricks-hosted chat models (foundation models, external models, agents).
+
+    Example:
+        ```python
+        from langchain_plugin import ChatDatabricks
+
+        llm = ChatDatabricks(model="databricks-claude-sonnet-4-5", max_tokens=512)
+        llm.invoke("Why is the sky blue?")
+        ```
+
+    Credentials follow Databricks unified auth (explicit arguments, then ``DATABRICKS_*``
+    environment variables, then ``~/.databrickscfg``). Also accepts the arguments of
+    ``databricks_langchain.ChatDatabricks``: ``endpoint`` (alias of ``model``),
+    ``target_uri``, ``extra_params`` (merged into ``extra_body``) and ``use_ai_gateway``.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=()
+    )
+
+    model: str = Field(alias="endpoint")
+    """Serving endpoint name, Unity Catalog name (``system.ai.*``) or ``apps/<name>``."""
+    host: str | None = None
+    token: SecretStr | None = Field(default=None, alias="api_key")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    databricks_profile: str | None = None
+    """The ``~/.databrickscfg`` profile; pass it as ``profile="NAME"`` (a dict ``profile`` is
+    LangChain's model profile, as on every chat model)."""
+    config_file: str | None = None
+    auth_type: str | None = None
+    token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
+    workspace_client: Any = Field(default=None, exclude=True)
+    base_url: str | None = None
+    target_uri: str | None = None
+    """databricks-langchain compatibility: ``"databricks"``, ``"databricks://<profile>"`` or a
+    workspace URL."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: list[str] | None = None
+    n: int | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    streaming: bool = False
+    stream_usage: bool = True
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    extra_body: dict[str, Any] | None = None
+    extra_params: dict[str, Any] | None = None
+    """databricks-langchain compatibility: merged into ``extra_body``."""
+    use_ai_gateway: bool | None = None
+    use_responses_api: bool | None = None
+    custom_inputs: dict[str, Any] | None = None
+    external_model: bool = False
+    """The endpoint serves an external (non pay-per-token) model: Responses-only parameters such
+    as ``store`` are allowed."""
+
+    _clients: dict[str, DatabricksChatClient] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **kwargs: Any) -> None:
+        # ``profile`` means the Databricks config profile when it is a string; LangChain's own
+        # ``profile`` field (a ModelProfile dict) keeps its meaning otherwise.
+        if isinstance(kwargs.get("profile"), str):
+            kwargs["databricks_profile"] = kwargs.pop("profile")
+        super().__init__(**kwargs)
+        # Resolve host and credentials now: bad settings fail here, not on the first call.
+        self._client_for(self.model)
+
+    # --- LangChain plumbing ------------------------------------------------------------------
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_plugin", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"token": "DATABRICKS_TOKEN", "client_secret": "DATABRICKS_CLIENT_SECRET"}
+
+    @property
+    def _llm_type(self) -> str:
+        return "databricks-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        params = {
+            "model": self.model,
+            "host": self.host,
+            "base_url": self.base_url,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop": self.stop,
+            "n": self.n,
+            "reasoning_effort": self.reasoning_effort,
+            "thinking_budget": self.thinking_budget,
+            "use_responses_api": self.use_responses_api,
+            "streaming": self.streaming,
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        stop = stop or kwargs.get("stop") or self.stop
+        if stop:
+            params["ls_stop"] = stop
+        return params
+
+    def _resolve_model_profile(self) -> Any:
+        """LangChain model profile from the core model registry."""
+        from core.registry import lookup_model
+
+        info = lookup_model(self.model)
+        if not info.known:
+            return None
+        mods = set(info.input_modalities)
+        return {
+            "max_input_tokens": info.context_window,
+            "max_output_tokens": info.max_output_tokens,
+            "text_inputs": True,
+            "image_inputs": "image" in mods,
+            "image_url_inputs": "image" in mods,
+            "audio_inputs": "audio" in mods,
+            "video_inputs": "video" in mods,
+            "pdf_inputs": "file" in mods,
+            "reasoning_output": info.reasoning is not None,
+            "text_outputs": True,
+            "tool_calling": info.supports_tools,
+            "tool_choice": info.supports_tools,
+            "tool_call_streaming": info.supports_tools,
+            "structured_output": True,
+        }
+
+    # --- core client -------------------------------------------------------------------------
+    @property
+    def client(self) -> DatabricksChatClient:
+        """The core client for :attr:`model` (one per model name, reused)."""
+        return self._client_for(self.model)
+
+    def _client_for(self, model: str) -> DatabricksChatClient:
+        client = self._clients.get(model)
+        if client is None:
+            from core.client import DatabricksChatClient
+
+            client = DatabricksChatClient(**self._client_kwargs(model))
+            self._clients[model] = client
+        return client
+
+    def _client_kwargs(self, model: str) -> dict[str, Any]:
+        kw: dict[str, Any] = {"model": model, "adapter": "langchain"}
+        for name in _CLIENT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                kw[name] = value
+        if self.databricks_profile is not None:
+            kw["profile"] = self.databricks_profile
+        if self.external_model:
+            kw["external_model"] = True
+        if self.token is not None:
+            kw["token"] = self.token
+        if self.client_secret is not None:
+            kw["client_secret"] = self.client_secret
+        if self.target_uri and "host" not in kw:
+            uri = self.target_uri
+            if uri.startswith(("http://", "https://")):
+                kw["host"] = uri
+            elif uri.startswith("databricks://"):
+                kw.setdefault("profile", uri[len("databricks://") :] or None)
+                if kw["profile"] is None:
+                    del kw["profile"]
+            elif uri != "databricks":
+                raise ConfigurationError(
+                    f"target_uri {uri!r} is not supported: use 'databricks', "
+                    "'databricks://<profile>' or a workspace URL"
+                )
+        if self.use_ai_gateway is not None and "base_url" not in kw:
+            kw["endpoint_kind"] = "gateway" if self.use_ai_gateway else "serving"
+        return kw
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    # --- request preparation -----------------------------------------------------------------
+    def _prepare(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[DatabricksChatClient, list[Any], GenerationParams, str]:
+        kw = dict(kwargs)
+        model = kw.pop("model", None) or self.model
+        kw.pop("stream", None)
+        kw.pop("stream_usage", None)
+        params = GenerationParams()
+        for name in _PARAM_KWARGS:
+            default = getattr(self, name, None)
+            setattr(params, name, kw.pop(name, default))
+        if stop is None:
+            stop = kw.pop("stop", None) or self.stop
+        params.stop = list(stop) if stop else None
+        tools = kw.pop("tools", None)
+        if tools:
+            params.tools = tools_to_neutral(tools)
+        params.tool_choice = tool_choice_to_neutral(kw.pop("tool_choice", None))
+        params.response_format = response_format_to_neutral(kw.pop("response_format", None))
+        extra: dict[str, Any] = {}
+        if self.extra_params:
+            extra.update(self.extra_params)
+        if self.extra_body:
+            extra.update(self.extra_body)
+        call_extra = kw.pop("extra_body", None)
+        if call_extra:
+            extra.update(call_extra)
+        extra.update(kw)  # anything else the caller bound goes to the body as is
+        params.extra_body = extra or None
+        neutral = messages_to_neutral(messages)
+        return self._client_for(model), neutral, params, model
+
+    # --- generation --------------------------------------------------------------------------
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        resp = client.complete(neutral, params)
+        return _result(response_to_message(resp, model=model), resp.finish_reason)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        resp = await client.acomplete(neutral, params)
+        return _result(response_to_message(resp, model=model), resp.finish_reason)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        include_usage = kwargs.get("stream_usage", self.stream_usage)
+        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        conv = StreamConverter(model)
+        for delta in client.stream(neutral, params):
+            chunk = conv.feed(delta)
+            if chunk is not None:
+                yield ChatGenerationChunk(message=chunk)
+        yield _last(conv, include_usage)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        include_usage = kwargs.get("stream_usage", self.stream_usage)
+        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        conv = StreamConverter(model)
+        async for delta in client.astream(neutral, params):
+            chunk = conv.feed(delta)
+            if chunk is not None:
+                yield ChatGenerationChunk(message=chunk)
+        yield _last(conv, include_usage)
+
+    # --- tools and structured output ---------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[Mapping[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (any form LangChain accepts) and optionally force one of them.
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"`` (some tool), a tool
+        name, ``True`` (the only tool, or any tool when several), or an OpenAI/Anthropic-style
+        dict. ``strict`` asks for strict argument schemas (honoured by GPT models).
+        """
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        formatted: list[dict[str, Any]] = []
+        for tool in tools:
+            if isinstance(tool, Mapping) and tool.get("type") not in (None, "function"):
+                formatted.append(dict(tool))  # Responses built-in / custom tools pass through
+            else:
+                formatted.append(convert_to_openai_tool(tool, strict=strict))
+        names = [
+            t["function"]["name"] if t.get("type") == "function" else t.get("name", t.get("type"))
+            for t in formatted
+        ]
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = _normalize_tool_choice(tool_choice, names)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Mapping[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Mapping[str, Any] | BaseModel]:
+        """Structured output by tool calling (default, as in databricks-langchain), JSON mode
+        or a JSON schema ``response_format`` (strict on models that support it)."""
+        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+        from langchain_core.output_parsers.openai_tools import (
+            JsonOutputKeyToolsParser,
+            PydanticToolsParser,
+        )
+        from langchain_core.utils.function_calling import (
+            convert_to_json_schema,
+            convert_to_openai_tool,
+        )
+
+        if kwargs:
+            raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
+        is_pydantic = isinstance(schema, type) and issubclass(schema, BaseModel)
+        if method != "json_mode" and schema is None:
+            raise ValueError(f"method={method!r} needs a schema")
+        ls_format: dict[str, Any] = {
+            "kwargs": {"method": method, "strict": strict},
+            "schema": convert_to_json_schema(schema) if schema is not None else None,
+        }
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
+            tool_name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [schema],  # type: ignore[list-item]
+                tool_choice=tool_name,
+                strict=strict,
+                ls_structured_output_format=ls_format,
+            )
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+        elif method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"}, ls_structured_output_format=ls_format
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        elif method == "json_schema":
+            fn = convert_to_openai_tool(schema, strict=strict)["function"]  # type: ignore[arg-type]
+            if strict is None:
+                strict = True if self.client.info.supports_strict_schema else None
+            elif strict and not self.client.info.supports_strict_schema:
+                strict = None  # the model rejects "strict"; the schema still constrains output
+            json_schema: dict[str, Any] = {"name": fn["name"], "schema": fn["parameters"]}
+            if fn.get("description"):
+                json_schema["description"] = fn["description"]
+            if strict is not None:
+                json_schema["strict"] = strict
+            llm = self.bind(
+                response_format={"type": "json_schema", "json_schema": json_schema},
+                ls_structured_output_format=ls_format,
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"unknown method {method!r}: use 'function_calling', 'json_mode' or 'json_schema'"
+            )
+        if not include_raw:
+            return llm | parser
+        parser_assign = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
+        parser_with_fallback = parser_assign.with_fallbacks(
+            [parser_none], exception_key="parsing_error"
+        )
+        return RunnableMap(raw=llm) | parser_with_fallback
+
+
+def _normalize_tool_choice(choice: Any, names: list[str]) -> str | dict[str, Any]:
+    if choice is True:
+        return _named(names[0]) if len(names) == 1 else "required"
+    if isinstance(choice, str):
+        if choice in ("auto", "none", "required"):
+            return choice
+        if choice == "any":
+            return "required"
+        if choice in names:
+            return _named(choice)
+        raise InvalidRequestError(
+            f"tool_choice {choice!r} is neither 'auto', 'none', 'any', 'required' nor the name "
+            f"of a bound tool ({', '.join(names) or 'no tools bound'})"
+        )
+    if isinstance(choice, dict):
+        neutral = tool_choice_to_neutral(choice)  # validates the shape
+        if isinstance(neutral, str):
+            return neutral
+        if neutral is not None and neutral.name not in names:
+            raise InvalidRequestError(f"tool_choice names {neutral.name!r}, which is not bound")
+        return _named(cast(Any, neutral).name)
+    raise InvalidRequestError(f"unsupported tool_choice {choice!r}")
+
+
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def _result(message: AIMessage, finish_reason: str | None) -> ChatResult:
+    return ChatResult(
+        generations=[
+            ChatGeneration(message=message, generation_info={"finish_reason": finish_reason})
+        ],
+        llm_output={"model_name": message.response_metadata.get("model_name")},
+    )
+
+
+def _last(conv: StreamConverter, include_usage: bool) -> ChatGenerationChunk:
+    return ChatGenerationChunk(
+        message=conv.last_chunk(include_usage=include_usage),
+        generation_info={"finish_reason": conv.finish_reason},
+    )

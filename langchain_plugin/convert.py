@@ -1,0 +1,830 @@
+"""LangChain <-> neutral (``core.types``) conversions. No HTTP, no wire JSON.
+
+The adapter keeps everything the neutral model needs to send an assistant turn back unchanged:
+
+- reasoning parts become LangChain standard reasoning blocks
+  ``{"type": "reasoning", "reasoning": text, "extras": {...}}`` whose ``extras`` carry the
+  signature (only when the wire had one: ``None`` and ``""`` differ), the redacted data, the
+  wire block number and any unknown keys of the wire item (``"item"``);
+- text parts become plain string content when the message has nothing else, otherwise
+  ``{"type": "text", "text": ...}`` blocks (with ``extras`` for e.g. Gemini's
+  ``thoughtSignature``);
+- tool calls become ``tool_calls`` / ``invalid_tool_calls`` and, for a byte-exact replay, the
+  raw argument text in ``additional_kwargs["tool_calls"]`` (the OpenAI-style list
+  ``ChatOpenAI`` uses too);
+- server-side (built-in) tool items become ``server_tool_call`` / ``server_tool_result`` blocks
+  that keep the whole wire item in ``extras["item"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
+
+from core.errors import InvalidRequestError
+from core.types import (
+    ChatResponse,
+    Delta,
+    FinishDelta,
+    MediaPart,
+    Message,
+    MetaDelta,
+    NamedToolChoice,
+    Part,
+    ReasoningDelta,
+    ReasoningPart,
+    ResponseFormat,
+    ServerToolDelta,
+    ServerToolPart,
+    TextDelta,
+    TextPart,
+    Tool,
+    ToolCallDelta,
+    ToolCallPart,
+    ToolChoice,
+    ToolResultPart,
+    Usage,
+    UsageDelta,
+)
+
+PROVIDER = "databricks"
+
+_MEDIA_KINDS = ("image", "audio", "video", "file")
+_ROLES = {"system", "developer", "user", "assistant", "tool"}
+_CHAT_ROLE_ALIASES = {"human": "user", "ai": "assistant"}
+
+
+# =============================================================================================
+# LangChain -> neutral
+# =============================================================================================
+def messages_to_neutral(messages: Sequence[BaseMessage]) -> list[Message]:
+    """Convert a LangChain history to neutral messages. Bad input raises InvalidRequestError."""
+    out: list[Message] = []
+    for i, msg in enumerate(messages):
+        try:
+            _append_message(out, msg)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"message {i} ({msg.type}): {exc.message}") from None
+    return out
+
+
+def _append_message(out: list[Message], msg: BaseMessage) -> None:
+    if isinstance(msg, AIMessage):  # AIMessageChunk included
+        out.append(ai_message_to_neutral(msg))
+    elif isinstance(msg, ToolMessage):
+        out.append(Message("tool", [_tool_result(msg)], name=None))
+    elif isinstance(msg, HumanMessage):
+        _append_user(out, msg.content, msg.name)
+    elif isinstance(msg, SystemMessage):
+        role = "developer" if msg.additional_kwargs.get("__openai_role__") == "developer" else "system"
+        out.append(Message(role, _content_parts(msg.content), name=msg.name))
+    elif isinstance(msg, ChatMessage):
+        role = _CHAT_ROLE_ALIASES.get(msg.role, msg.role)
+        if role not in _ROLES:
+            raise InvalidRequestError(f"unsupported chat message role {msg.role!r}")
+        if role == "assistant":
+            out.append(ai_message_to_neutral(AIMessage(content=msg.content, name=msg.name)))
+        elif role == "tool":
+            raise InvalidRequestError("use ToolMessage for tool results")
+        else:
+            out.append(Message(role, _content_parts(msg.content), name=msg.name))  # type: ignore[arg-type]
+    else:
+        raise InvalidRequestError(f"unsupported message type {type(msg).__name__}")
+
+
+def _append_user(out: list[Message], content: Any, name: str | None) -> None:
+    """A user turn; Anthropic-style ``tool_result`` blocks become tool messages first."""
+    if isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+    ):
+        rest = []
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                inner = block.get("content", "")
+                out.append(
+                    Message(
+                        "tool",
+                        [
+                            ToolResultPart(
+                                tool_call_id=str(block.get("tool_use_id", "")),
+                                content=inner if isinstance(inner, str) else _content_parts(inner),  # type: ignore[arg-type]
+                                is_error=bool(block.get("is_error", False)),
+                            )
+                        ],
+                    )
+                )
+            else:
+                rest.append(block)
+        if rest:
+            out.append(Message("user", _content_parts(rest), name=name))
+        return
+    out.append(Message("user", _content_parts(content), name=name))
+
+
+def _tool_result(msg: ToolMessage) -> ToolResultPart:
+    content = msg.content
+    result: str | list[TextPart | MediaPart]
+    if isinstance(content, str):
+        result = content
+    else:
+        result = []
+        for block in content:
+            if isinstance(block, str):
+                result.append(TextPart(block))
+            elif isinstance(block, dict) and (
+                block.get("type") in ("text", "image_url", "input_audio", *_MEDIA_KINDS)
+            ):
+                part = _content_block(block)
+                if part is not None:
+                    result.append(cast("TextPart | MediaPart", part))
+            else:  # arbitrary JSON a tool returned: keep it as its JSON text
+                result.append(TextPart(json.dumps(block, ensure_ascii=False, default=str)))
+    return ToolResultPart(
+        tool_call_id=msg.tool_call_id,
+        content=result,
+        is_error=msg.status == "error",
+        name=msg.name,
+    )
+
+
+def _content_parts(content: Any) -> list[Part]:
+    if isinstance(content, str):
+        return [TextPart(content)] if content else []
+    parts: list[Part] = []
+    for block in content:
+        if isinstance(block, str):
+            if block:
+                parts.append(TextPart(block))
+            continue
+        if not isinstance(block, dict):
+            raise InvalidRequestError(f"unsupported content item of type {type(block).__name__}")
+        part = _content_block(block)
+        if part is not None:
+            parts.append(part)
+    return parts
+
+
+def _content_block(block: Mapping[str, Any]) -> Part | None:
+    btype = block.get("type")
+    if btype == "text":
+        text = block.get("text")
+        if not isinstance(text, str):
+            raise InvalidRequestError("text block without a string 'text'")
+        extras = block.get("extras")
+        return TextPart(text, extras=dict(extras) if extras else None)
+    if btype == "image_url":  # OpenAI chat style
+        iu = block.get("image_url")
+        url = iu.get("url") if isinstance(iu, dict) else iu
+        if not isinstance(url, str) or not url:
+            raise InvalidRequestError("image_url block without a url")
+        detail = iu.get("detail") if isinstance(iu, dict) else None
+        return MediaPart("image", url=url, mime_type=_mime_from_data_url(url), detail=detail)
+    if btype in ("video_url", "audio_url"):
+        inner = block.get(btype)
+        url = inner.get("url") if isinstance(inner, dict) else inner
+        if not isinstance(url, str) or not url:
+            raise InvalidRequestError(f"{btype} block without a url")
+        return MediaPart(
+            "video" if btype == "video_url" else "audio", url=url, mime_type=_mime_from_data_url(url)
+        )
+    if btype == "input_audio":  # OpenAI chat style {"data": b64, "format": "wav"}
+        ia = block.get("input_audio") or {}
+        data, fmt = ia.get("data"), ia.get("format", "wav")
+        if not data:
+            raise InvalidRequestError("input_audio block without data")
+        mime = f"audio/{fmt}"
+        return MediaPart("audio", url=f"data:{mime};base64,{data}", mime_type=mime)
+    if btype == "file" and isinstance(block.get("file"), dict):  # OpenAI chat style
+        f = block["file"]
+        data = f.get("file_data")
+        if not data:
+            raise InvalidRequestError("file block: only inline file_data is supported, not file_id")
+        mime = _mime_from_data_url(data)
+        return MediaPart("file", url=data, mime_type=mime, filename=f.get("filename"))
+    if btype in _MEDIA_KINDS:
+        return _standard_media(cast(str, btype), block)
+    if btype == "text-plain":
+        text = block.get("text") or ""
+        return MediaPart(
+            "file",
+            data=text.encode(),
+            mime_type=block.get("mime_type", "text/plain"),
+            filename=(block.get("extras") or {}).get("filename") or block.get("filename"),
+        )
+    raise InvalidRequestError(f"unsupported content block type {btype!r}")
+
+
+def _standard_media(kind: str, block: Mapping[str, Any]) -> MediaPart:
+    """LangChain standard (v1) and legacy v0 (``source_type``) multimodal blocks."""
+    mime = block.get("mime_type")
+    extras = block.get("extras") or {}
+    filename = block.get("filename") or extras.get("filename")
+    detail = extras.get("detail")
+    source_type = block.get("source_type")
+    url = block.get("url")
+    b64 = block.get("base64")
+    if source_type == "url":
+        url = url or block.get("data")
+    elif source_type == "base64":
+        b64 = b64 or block.get("data")
+    elif source_type == "id" or block.get("file_id") or block.get("id") and not (url or b64):
+        raise InvalidRequestError(
+            f"{kind} block: file ids are not supported by Databricks; pass a URL or base64 data"
+        )
+    if url:
+        if not isinstance(url, str):
+            raise InvalidRequestError(f"{kind} block: url must be a string")
+        return MediaPart(
+            kind,  # type: ignore[arg-type]
+            url=url,
+            mime_type=mime or _mime_from_data_url(url),
+            filename=filename,
+            detail=detail,
+        )
+    if b64:
+        if not isinstance(b64, str):
+            raise InvalidRequestError(f"{kind} block: base64 data must be a string")
+        if not mime:
+            raise InvalidRequestError(f"{kind} block with base64 data needs a mime_type")
+        return MediaPart(
+            kind,  # type: ignore[arg-type]
+            url=f"data:{mime};base64,{b64}",
+            mime_type=mime,
+            filename=filename,
+            detail=detail,
+        )
+    raise InvalidRequestError(f"{kind} block needs a url or base64 data")
+
+
+def _mime_from_data_url(url: str) -> str | None:
+    if url.startswith("data:"):
+        head = url[5:].split(",", 1)[0]
+        mime = head.split(";", 1)[0]
+        return mime or None
+    return None
+
+
+# --- assistant turns ---------------------------------------------------------------------------
+def ai_message_to_neutral(msg: AIMessage) -> Message:
+    parts: list[Part] = []
+    content = msg.content
+    tool_call_ids = {tc.get("id") for tc in msg.tool_calls}
+    if isinstance(content, str):
+        if content:
+            parts.append(TextPart(content))
+    else:
+        for block in content:
+            if isinstance(block, str):
+                if block:
+                    parts.append(TextPart(block))
+                continue
+            if not isinstance(block, dict):
+                raise InvalidRequestError("unsupported assistant content item")
+            btype = block.get("type")
+            if btype == "text":
+                extras = block.get("extras")
+                parts.append(TextPart(block.get("text", ""), extras=dict(extras) if extras else None))
+            elif btype == "reasoning":
+                parts.extend(_reasoning_block_to_parts(block))
+            elif btype == "thinking":  # Anthropic
+                parts.append(
+                    ReasoningPart(text=block.get("thinking", ""), signature=block.get("signature"))
+                )
+            elif btype == "redacted_thinking":  # Anthropic
+                parts.append(ReasoningPart(redacted=block.get("data")))
+            elif btype in ("server_tool_call", "server_tool_result"):
+                item = (block.get("extras") or {}).get("item")
+                parts.append(ServerToolPart(dict(item) if item else _server_item_from_block(block)))
+            elif btype in ("tool_use", "tool_call", "function_call"):
+                # Carried by msg.tool_calls; a content-only call (not in tool_calls) is kept.
+                if block.get("id") not in tool_call_ids and btype == "tool_call":
+                    args = block.get("args", {})
+                    parts.append(
+                        ToolCallPart(
+                            id=block.get("id") or "",
+                            name=block.get("name", ""),
+                            arguments=json.dumps(args, ensure_ascii=False),
+                        )
+                    )
+            elif btype in ("tool_call_chunk", "invalid_tool_call"):
+                continue
+            elif btype == "non_standard":
+                value = block.get("value")
+                if isinstance(value, dict):
+                    parts.append(ServerToolPart(dict(value)))
+            elif btype in ("image_url", "input_audio", *_MEDIA_KINDS):
+                part = _content_block(block)
+                if part is not None:
+                    parts.append(part)
+            else:
+                raise InvalidRequestError(f"unsupported assistant content block type {btype!r}")
+    parts.extend(_tool_call_parts(msg))
+    return Message("assistant", parts, name=msg.name)
+
+
+def _reasoning_block_to_parts(block: Mapping[str, Any]) -> list[Part]:
+    extras = block.get("extras") or {}
+    if "summary" in block and "reasoning" not in block:
+        # OpenAI Responses-style reasoning item as ChatOpenAI keeps it.
+        out: list[Part] = []
+        for item in block.get("summary") or []:
+            out.append(ReasoningPart(text=item.get("text", "")))
+        enc = block.get("encrypted_content")
+        if enc:
+            out.append(ReasoningPart(redacted=enc))
+        return out or [ReasoningPart()]
+    item = extras.get("item")
+    return [
+        ReasoningPart(
+            text=block.get("reasoning", "") or "",
+            signature=extras.get("signature"),
+            redacted=extras.get("redacted"),
+            block=extras.get("block"),
+            extras=dict(item) if item else None,
+        )
+    ]
+
+
+def _server_item_from_block(block: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k not in ("index",)}
+
+
+def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
+    if not msg.tool_calls and not msg.invalid_tool_calls:
+        return []
+    raw_by_id: dict[str, Mapping[str, Any]] = {}
+    for raw in msg.additional_kwargs.get("tool_calls") or ():
+        if isinstance(raw, dict) and raw.get("id"):
+            raw_by_id[raw["id"]] = raw
+    chunk_args: dict[str, str] = {}
+    if isinstance(msg, AIMessageChunk):
+        for tcc in msg.tool_call_chunks:
+            if tcc.get("id") and isinstance(tcc.get("args"), str):
+                chunk_args[cast(str, tcc["id"])] = cast(str, tcc["args"])
+    parts: list[ToolCallPart] = []
+    for tc in msg.tool_calls:
+        tc_id = tc.get("id") or ""
+        raw = raw_by_id.get(tc_id)
+        raw_args: str | None = None
+        kind = "function"
+        extras = None
+        if raw is not None:
+            fn = raw.get("function") or {}
+            raw_args = fn.get("arguments")
+            kind = raw.get("type", "function")
+            extras = raw.get("extras")
+        if raw_args is None:
+            raw_args = chunk_args.get(tc_id)
+        arguments = raw_args if raw_args is not None and _same_args(raw_args, tc["args"]) else None
+        if arguments is None:
+            arguments = json.dumps(tc["args"], ensure_ascii=False)
+        parts.append(
+            ToolCallPart(
+                id=tc_id,
+                name=tc["name"],
+                arguments=arguments,
+                kind=kind,
+                extras=dict(extras) if extras else None,
+            )
+        )
+    for itc in msg.invalid_tool_calls:
+        itc_id = itc.get("id") or ""
+        raw = raw_by_id.get(itc_id)
+        parts.append(
+            ToolCallPart(
+                id=itc_id,
+                name=itc.get("name") or "",
+                arguments=itc.get("args") or "",
+                kind=(raw or {}).get("type", "function"),
+                extras=dict((raw or {}).get("extras") or {}) or None,
+            )
+        )
+    return parts
+
+
+def _same_args(raw: str, args: Any) -> bool:
+    if raw == "" and args == {}:
+        return True
+    try:
+        return json.loads(raw) == args
+    except ValueError:
+        return False
+
+
+# =============================================================================================
+# neutral -> LangChain
+# =============================================================================================
+def usage_to_metadata(usage: Usage) -> UsageMetadata:
+    inp = usage.input_tokens or 0
+    outp = usage.output_tokens or 0
+    total = usage.total_tokens if usage.total_tokens is not None else inp + outp
+    meta = UsageMetadata(input_tokens=inp, output_tokens=outp, total_tokens=total)
+    in_details: dict[str, int] = {}
+    if usage.cache_read_tokens is not None:
+        in_details["cache_read"] = usage.cache_read_tokens
+    if usage.cache_creation_tokens is not None:
+        in_details["cache_creation"] = usage.cache_creation_tokens
+    if in_details:
+        meta["input_token_details"] = cast(InputTokenDetails, in_details)
+    if usage.reasoning_tokens is not None:
+        meta["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
+    return meta
+
+
+def reasoning_block(part: ReasoningPart | ReasoningDelta, *, item: Any = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "reasoning", "reasoning": part.text}
+    extras: dict[str, Any] = {}
+    if part.signature is not None:
+        extras["signature"] = part.signature
+    if part.redacted is not None:
+        extras["redacted"] = part.redacted
+    if part.block is not None:
+        extras["block"] = part.block
+    if item:
+        extras["item"] = item
+    if extras:
+        block["extras"] = extras
+    return block
+
+
+def server_tool_block(item: Mapping[str, Any]) -> dict[str, Any]:
+    itype = str(item.get("type", ""))
+    if itype.endswith("_output") or itype.endswith("_result"):
+        block: dict[str, Any] = {
+            "type": "server_tool_result",
+            "tool_call_id": item.get("call_id") or item.get("id") or "",
+            "status": "error" if item.get("status") in ("failed", "error") else "success",
+        }
+        if "output" in item:
+            block["output"] = item["output"]
+    else:
+        args: Any = item.get("arguments", item.get("action", item.get("input")))
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
+                args = {"input": args}
+        block = {
+            "type": "server_tool_call",
+            "id": item.get("id") or "",
+            "name": item.get("name") or itype.removesuffix("_call"),
+            "args": args if isinstance(args, dict) else {},
+        }
+    block["extras"] = {"item": dict(item)}
+    return block
+
+
+def parse_tool_call(part: ToolCallPart) -> tuple[dict[str, Any] | None, str | None]:
+    """Return (args, None) for parseable JSON-object arguments, else (None, error)."""
+    raw = part.arguments
+    if raw is None or raw.strip() == "":
+        return {}, None
+    try:
+        args = json.loads(raw)
+    except ValueError as exc:
+        return None, f"arguments are not valid JSON: {exc}"
+    if not isinstance(args, dict):
+        return None, "arguments are not a JSON object"
+    return args, None
+
+
+def _raw_tool_call(part: ToolCallPart) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "id": part.id,
+        "type": part.kind,
+        "function": {"name": part.name, "arguments": part.arguments},
+    }
+    if part.extras:
+        raw["extras"] = dict(part.extras)
+    return raw
+
+
+def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMessage:
+    content_blocks: list[dict[str, Any]] = []
+    plain = True
+    tool_calls = []
+    invalid = []
+    raw_calls = []
+    for part in resp.parts:
+        if isinstance(part, TextPart):
+            block: dict[str, Any] = {"type": "text", "text": part.text}
+            if part.extras:
+                block["extras"] = dict(part.extras)
+                plain = False
+            content_blocks.append(block)
+        elif isinstance(part, ReasoningPart):
+            content_blocks.append(reasoning_block(part, item=part.extras))
+            plain = False
+        elif isinstance(part, ToolCallPart):
+            raw_calls.append(_raw_tool_call(part))
+            args, error = parse_tool_call(part)
+            if args is not None:
+                tool_calls.append(tool_call(name=part.name, args=args, id=part.id))
+            else:
+                invalid.append(
+                    invalid_tool_call(name=part.name, args=part.arguments, id=part.id, error=error)
+                )
+        elif isinstance(part, ServerToolPart):
+            content_blocks.append(server_tool_block(part.item))
+            plain = False
+        else:  # media output (rare): keep as a standard block
+            content_blocks.append(_media_out_block(part))
+            plain = False
+    content: str | list[Any]
+    if plain:
+        content = "".join(b["text"] for b in content_blocks)
+    else:
+        content = content_blocks
+    additional_kwargs: dict[str, Any] = {}
+    if raw_calls:
+        additional_kwargs["tool_calls"] = raw_calls
+    return AIMessage(
+        content=content,
+        additional_kwargs=additional_kwargs,
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage_to_metadata(resp.usage) if resp.usage is not None else None,
+        response_metadata=response_metadata(resp, model=model),
+        id=resp.id,
+    )
+
+
+def _media_out_block(part: Any) -> dict[str, Any]:
+    if isinstance(part, MediaPart):
+        block: dict[str, Any] = {"type": part.kind}
+        if part.url:
+            block["url"] = part.url
+        if part.mime_type:
+            block["mime_type"] = part.mime_type
+        return block
+    return {"type": "non_standard", "value": {"part": repr(part)}}
+
+
+def response_metadata(resp: ChatResponse, *, model: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "model_name": resp.model or model or "",
+        "model_provider": PROVIDER,
+        "finish_reason": resp.finish_reason,
+    }
+    if resp.id is not None:
+        meta["id"] = resp.id
+    if resp.extras:
+        custom = resp.extras.get("custom_outputs")
+        if custom is not None:
+            meta["custom_outputs"] = custom
+    return meta
+
+
+# --- streaming ---------------------------------------------------------------------------------
+class StreamConverter:
+    """Turn neutral deltas into AIMessageChunks whose sum equals the non-streamed message.
+
+    Text is streamed as plain string content until a reasoning, text-with-extras or server tool
+    piece shows up; from then on every piece is a list block with an ``index`` so LangChain's
+    chunk merging folds the pieces of one part into one block. Reasoning part boundaries follow
+    the accumulator's rule: a signature or redacted delta closes the current reasoning part.
+    Usage, finish reason and model name are held back and sent once, on the last chunk.
+    """
+
+    __slots__ = (
+        "_block",
+        "_closed",
+        "_index",
+        "_item_sent",
+        "_kind",
+        "_list_mode",
+        "_raw_calls",
+        "finish_reason",
+        "id",
+        "meta_extras",
+        "model",
+        "usage",
+    )
+
+    def __init__(self, model: str | None = None) -> None:
+        self._index = -1
+        self._kind: str | None = None
+        self._closed = False
+        self._block: int | None = None
+        self._list_mode = False
+        self._raw_calls: dict[int, dict[str, Any]] = {}
+        self._item_sent: dict[str, Any] = {}
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.model = model
+        self.id: str | None = None
+        self.meta_extras: dict[str, Any] = {}
+
+    def _new(self, kind: str) -> int:
+        self._index += 1
+        self._kind = kind
+        self._closed = False
+        self._block = None
+        return self._index
+
+    def feed(self, delta: Delta) -> AIMessageChunk | None:
+        if isinstance(delta, TextDelta):
+            return self._text(delta)
+        if isinstance(delta, ReasoningDelta):
+            return self._reasoning(delta)
+        if isinstance(delta, ToolCallDelta):
+            raw = self._raw_calls.get(delta.index)
+            if raw is None:
+                raw = self._raw_calls[delta.index] = {
+                    "id": delta.id or "",
+                    "type": delta.kind,
+                    "function": {"name": delta.name or "", "arguments": ""},
+                }
+            else:
+                if delta.id and not raw["id"]:
+                    raw["id"] = delta.id
+                if delta.name and not raw["function"]["name"]:
+                    raw["function"]["name"] = delta.name
+            raw["function"]["arguments"] += delta.arguments
+            if delta.extras:
+                raw.setdefault("extras", {}).update(delta.extras)
+            return AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    tool_call_chunk(
+                        name=delta.name, args=delta.arguments, id=delta.id, index=delta.index
+                    )
+                ],
+                id=self.id,
+            )
+        if isinstance(delta, UsageDelta):
+            self.usage = delta.usage
+            return None
+        if isinstance(delta, FinishDelta):
+            self.finish_reason = delta.reason
+            return None
+        if isinstance(delta, MetaDelta):
+            if delta.id:
+                self.id = delta.id
+            if delta.model:
+                self.model = delta.model
+            if delta.extras:
+                self.meta_extras.update(delta.extras)
+            return None
+        if isinstance(delta, ServerToolDelta):
+            self._list_mode = True
+            block = server_tool_block(delta.item)
+            block["index"] = self._new("server")
+            return AIMessageChunk(content=[block], id=self.id)
+        return None
+
+    def _text(self, delta: TextDelta) -> AIMessageChunk | None:
+        if not self._list_mode and not delta.extras:
+            if not delta.text:
+                return None
+            self._kind = "text"
+            return AIMessageChunk(content=delta.text, id=self.id)
+        self._list_mode = True
+        index = self._index if self._kind == "text" and self._index >= 0 else self._new("text")
+        block: dict[str, Any] = {"type": "text", "text": delta.text, "index": index}
+        if delta.extras:
+            block["extras"] = dict(delta.extras)
+        return AIMessageChunk(content=[block], id=self.id)
+
+    def _reasoning(self, delta: ReasoningDelta) -> AIMessageChunk | None:
+        self._list_mode = True
+        same = (
+            self._kind == "reasoning"
+            and not self._closed
+            and (delta.block is None or self._block is None or delta.block == self._block)
+        )
+        first = not same
+        index = self._index if same else self._new("reasoning")
+        block: dict[str, Any] = {"type": "reasoning", "reasoning": delta.text, "index": index}
+        extras: dict[str, Any] = {}
+        if delta.signature is not None:
+            extras["signature"] = delta.signature
+        if delta.redacted is not None:
+            extras["redacted"] = delta.redacted
+        if first:
+            self._item_sent = {}
+            if delta.block is not None:
+                extras["block"] = delta.block  # ints are summed by LangChain's merge: send once
+                self._block = delta.block
+        if delta.extras:
+            # LangChain concatenates repeated string values when merging: send each key once.
+            new = {k: v for k, v in delta.extras.items() if k not in self._item_sent}
+            if new:
+                self._item_sent.update(new)
+                extras["item"] = new
+        if extras:
+            block["extras"] = extras
+        if delta.signature is not None or delta.redacted is not None:
+            self._closed = True
+        return AIMessageChunk(content=[block], id=self.id)
+
+    def last_chunk(self, *, include_usage: bool = True) -> AIMessageChunk:
+        meta: dict[str, Any] = {
+            "model_name": self.model or "",
+            "model_provider": PROVIDER,
+            "finish_reason": self.finish_reason,
+        }
+        if self.id is not None:
+            meta["id"] = self.id
+        custom = self.meta_extras.get("custom_outputs")
+        if custom is not None:
+            meta["custom_outputs"] = custom
+        additional: dict[str, Any] = {}
+        if self._raw_calls:
+            additional["tool_calls"] = [self._raw_calls[i] for i in sorted(self._raw_calls)]
+        return AIMessageChunk(
+            content="",
+            additional_kwargs=additional,
+            response_metadata=meta,
+            usage_metadata=(
+                usage_to_metadata(self.usage) if include_usage and self.usage is not None else None
+            ),
+            id=self.id,
+            chunk_position="last",
+        )
+
+
+# =============================================================================================
+# Tools, tool choice, response format (from what bind_tools / with_structured_output stored)
+# =============================================================================================
+def tools_to_neutral(tools: Sequence[Mapping[str, Any]]) -> list[Tool]:
+    out: list[Tool] = []
+    for t in tools:
+        ttype = t.get("type", "function")
+        if ttype == "function" and isinstance(t.get("function"), dict):
+            fn = t["function"]
+            out.append(
+                Tool(
+                    name=fn["name"],
+                    description=fn.get("description", "") or "",
+                    parameters=fn.get("parameters") or {"type": "object", "properties": {}},
+                    strict=fn.get("strict"),
+                )
+            )
+        elif ttype == "custom":
+            out.append(
+                Tool(
+                    name=t.get("name", ""),
+                    description=t.get("description", "") or "",
+                    kind="custom",
+                    raw=dict(t),
+                )
+            )
+        else:  # Responses built-in tool, passed through with its configuration
+            out.append(Tool(name=str(t.get("name", ttype)), kind=str(ttype), raw=dict(t)))
+    return out
+
+
+def tool_choice_to_neutral(choice: Any) -> ToolChoice | None:
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        if choice in ("auto", "none", "required"):
+            return cast(ToolChoice, choice)
+        if choice == "any":
+            return "required"
+        return NamedToolChoice(choice)
+    if isinstance(choice, dict):
+        if isinstance(choice.get("function"), dict) and choice["function"].get("name"):
+            return NamedToolChoice(choice["function"]["name"])
+        ctype = choice.get("type")
+        if ctype in ("tool", "function", "custom") and choice.get("name"):
+            return NamedToolChoice(choice["name"])
+        if ctype in ("auto", "none"):
+            return cast(ToolChoice, ctype)
+        if ctype in ("any", "required"):
+            return "required"
+    raise InvalidRequestError(f"unsupported tool_choice {choice!r}")
+
+
+def response_format_to_neutral(rf: Any) -> ResponseFormat | None:
+    if rf is None or isinstance(rf, ResponseFormat):
+        return rf
+    if not isinstance(rf, dict):
+        raise InvalidRequestError(f"unsupported response_format {rf!r}")
+    rtype = rf.get("type")
+    if rtype == "json_schema":
+        js = rf.get("json_schema") or {}
+        return ResponseFormat(
+            type="json_schema",
+            schema=js.get("schema"),
+            name=js.get("name"),
+            strict=js.get("strict"),
+            description=js.get("description"),
+        )
+    if rtype in ("json_object", "text"):
+        return ResponseFormat(type=rtype)
+    raise InvalidRequestError(f"unsupported response_format type {rtype!r}")
