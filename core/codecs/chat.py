@@ -1,0 +1,1078 @@
+"""Chat completions codec: neutral messages <-> the Databricks chat completions wire format.
+
+Pure functions, no I/O. Serves every chat surface (AI Gateway, serving endpoints,
+``/invocations``, any OpenAI-compatible ``base_url``); the facts it relies on are in
+``shared/wire-formats.md``.
+
+Round trip of reasoning. An assistant turn that came back with reasoning must be sent back
+byte for byte. ``parse_response`` therefore keeps, for every reasoning item and text block,
+the wire keys it does not model in the part's ``extras`` (in order), plus two reserved keys
+used only when needed:
+
+- ``"$order"``: the item's key list as received, when it differs from what the codec would
+  emit by default (another key order, a missing ``type``/``text`` key, a ``null`` signature);
+- ``"$block"`` (on the first part of a reasoning block): the block's own unknown keys.
+
+``build_request`` reads them back, so ``parse_response`` -> ``build_request`` reproduces the
+original assistant ``content`` JSON exactly. Parts of one wire reasoning block share
+``ReasoningPart.block``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from core.errors import (
+    InvalidRequestError,
+    MalformedEventError,
+    ResponseParseError,
+    StreamErrorEvent,
+)
+from core.registry import ModelInfo
+from core.types import (
+    ChatResponse,
+    Delta,
+    FinishDelta,
+    GenerationParams,
+    MediaPart,
+    Message,
+    MetaDelta,
+    NamedToolChoice,
+    Part,
+    ReasoningDelta,
+    ReasoningPart,
+    ServerToolDelta,
+    ServerToolPart,
+    TextDelta,
+    TextPart,
+    Tool,
+    ToolCallDelta,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+    UsageDelta,
+)
+
+__all__ = [
+    "StreamDecoder",
+    "build_request",
+    "normalize_finish_reason",
+    "parse_response",
+    "parse_usage",
+]
+
+ORDER_KEY = "$order"
+BLOCK_KEY = "$block"
+
+_TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_TOOL_CHOICES = frozenset({"auto", "none", "required"})
+_RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
+# Claude extended thinking: the documented minimum budget.
+MIN_THINKING_BUDGET = 1024
+# Headroom added above the thinking budget when the caller set no max_tokens.
+_THINKING_HEADROOM = 4096
+
+_FINISH_REASONS: dict[str, str] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "function_call": "tool_calls",
+    # Anthropic-style values seen on Claude endpoints
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    # Gemini-style values (upper case is lowered first)
+    "max_output_tokens": "length",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+}
+
+
+def normalize_finish_reason(reason: str) -> str:
+    """Map provider finish reasons onto ``stop|length|tool_calls|content_filter``.
+
+    Values we do not recognise are passed through unchanged.
+    """
+    got = _FINISH_REASONS.get(reason)
+    if got is not None:
+        return got
+    return _FINISH_REASONS.get(reason.lower(), reason)
+
+
+# =============================================================================================
+# Request
+# =============================================================================================
+def build_request(
+    messages: Sequence[Message],
+    params: GenerationParams,
+    *,
+    model: str | None,
+    info: ModelInfo,
+    stream: bool,
+) -> dict[str, Any]:
+    """Build the chat completions JSON body. Raises InvalidRequestError before anything is sent.
+
+    ``model=None`` leaves the ``model`` field out (``/invocations`` carries it in the path).
+    ``params.extra_body`` is merged last (shallow), so it can override anything.
+    """
+    body: dict[str, Any] = {}
+    if model is not None:
+        body["model"] = model
+    body["messages"] = _build_messages(messages, info)
+    if stream:
+        body["stream"] = True
+        # Gemini endpoints reject stream_options (and send usage on the last chunk anyway).
+        if info.family != "gemini":
+            body["stream_options"] = {"include_usage": True}
+
+    p = params
+    if p.max_tokens is not None:
+        body["max_tokens"] = p.max_tokens
+    if p.temperature is not None:
+        body["temperature"] = p.temperature
+    if p.top_p is not None:
+        body["top_p"] = p.top_p
+    if p.top_k is not None:
+        body["top_k"] = p.top_k
+    if p.stop:
+        body["stop"] = list(p.stop)
+    if p.n is not None:
+        body["n"] = p.n
+    if p.logprobs is not None:
+        body["logprobs"] = p.logprobs
+    if p.top_logprobs is not None:
+        body["top_logprobs"] = p.top_logprobs
+        # OpenAI requires logprobs=true alongside top_logprobs.
+        body.setdefault("logprobs", True)
+    if p.response_format is not None:
+        body["response_format"] = _build_response_format(p)
+
+    if p.tools:
+        body["tools"] = [_build_tool(t, info) for t in p.tools]
+    if p.tool_choice is not None:
+        choice = _build_tool_choice(p)
+        if choice is not None:
+            body["tool_choice"] = choice
+    if p.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = p.parallel_tool_calls
+
+    _apply_reasoning(body, p, info)
+
+    if p.extra_body:
+        body.update(p.extra_body)
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------------------------
+def _build_response_format(p: GenerationParams) -> dict[str, Any]:
+    rf = p.response_format
+    assert rf is not None
+    if rf.type not in _RESPONSE_FORMATS:
+        raise InvalidRequestError(
+            f"unknown response_format type {rf.type!r}",
+            hint="use 'text', 'json_object' or 'json_schema'",
+        )
+    if rf.type != "json_schema":
+        return {"type": rf.type}
+    if not isinstance(rf.schema, dict):
+        raise InvalidRequestError(
+            "response_format json_schema needs a JSON schema (a dict)",
+            hint="pass ResponseFormat(type='json_schema', schema={...}, name='...')",
+        )
+    spec: dict[str, Any] = {"name": rf.name or "response"}
+    if rf.description:
+        spec["description"] = rf.description
+    spec["schema"] = rf.schema
+    if rf.strict is not None:
+        spec["strict"] = rf.strict
+    return {"type": "json_schema", "json_schema": spec}
+
+
+def _build_tool(tool: Tool, info: ModelInfo) -> dict[str, Any]:
+    if tool.kind != "function":
+        raise InvalidRequestError(
+            f"tool {tool.name!r} is of kind {tool.kind!r}, which chat completions cannot carry",
+            hint="only function tools work on chat completions; use the Responses API "
+            "(use_responses_api=True) for custom and built-in tools",
+        )
+    if not isinstance(tool.name, str) or not _TOOL_NAME_RE.match(tool.name):
+        raise InvalidRequestError(
+            f"tool name {tool.name!r} is not allowed: names must match [a-zA-Z0-9_-]+",
+            hint="rename the tool (letters, digits, '_' and '-' only, no spaces or dots)",
+        )
+    params = tool.parameters
+    if not isinstance(params, dict) or params.get("type") != "object":
+        raise InvalidRequestError(
+            f"tool {tool.name!r}: parameters must be a JSON schema of type 'object'",
+            hint='e.g. {"type": "object", "properties": {...}, "required": [...]}',
+        )
+    fn: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        fn["description"] = tool.description
+    fn["parameters"] = params
+    # Non-GPT models on Databricks reject function.strict.
+    if tool.strict is not None and info.supports_strict_schema:
+        fn["strict"] = tool.strict
+    return {"type": "function", "function": fn}
+
+
+def _build_tool_choice(p: GenerationParams) -> Any:
+    choice = p.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        if not p.tools:
+            raise InvalidRequestError(
+                f"tool_choice names tool {choice.name!r} but no tools were given",
+                hint="pass the tool in params.tools",
+            )
+        if choice.name not in {t.name for t in p.tools}:
+            raise InvalidRequestError(
+                f"tool_choice names tool {choice.name!r}, which is not among the tools given",
+                hint=f"known tools: {sorted(t.name for t in p.tools)}",
+            )
+        return {"type": "function", "function": {"name": choice.name}}
+    if choice not in _TOOL_CHOICES:
+        raise InvalidRequestError(
+            f"unknown tool_choice {choice!r}",
+            hint="use 'auto', 'none', 'required' or NamedToolChoice(name)",
+        )
+    if not p.tools:
+        if choice == "required":
+            raise InvalidRequestError(
+                "tool_choice='required' but no tools were given", hint="pass params.tools"
+            )
+        return None  # "auto"/"none" without tools mean nothing; servers reject them
+    return choice
+
+
+_EFFORT_BUCKETS = ((2048, "low"), (8192, "medium"))
+
+
+def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo) -> None:
+    effort = p.reasoning_effort
+    budget = p.thinking_budget
+    if effort is None and budget is None:
+        return
+    style = info.reasoning
+    if style is None and not info.known:
+        # Unknown model: Claude-like names were guessed above; otherwise pass the knobs on in
+        # the OpenAI spelling (budget as Anthropic-style thinking, the only place it exists).
+        style = "hybrid" if budget is not None else "effort"
+    if style is None:
+        raise InvalidRequestError(
+            f"model {info.name!r} does not support reasoning controls",
+            hint="drop reasoning_effort/thinking_budget, or register_model() the model with "
+            "a reasoning style if the registry is out of date",
+        )
+    if style == "hybrid":
+        if effort is not None and budget is not None:
+            raise InvalidRequestError(
+                "set either thinking_budget or reasoning_effort for Claude, not both",
+                hint="thinking_budget -> extended thinking with a token budget; "
+                "reasoning_effort -> adaptive thinking at that effort",
+            )
+        if budget is not None:
+            _apply_thinking_budget(body, budget, p, info)
+        elif effort is not None:
+            if effort in ("none", "disabled", "off"):
+                return
+            body["thinking"] = {"type": "adaptive"}
+            body["output_config"] = {"effort": effort}
+        return
+    # "effort" / "always": reasoning_effort on the wire (GPT OSS, GPT-5.x, Gemini).
+    if effort is None:
+        assert budget is not None
+        # Portable knob: translate a token budget into the nearest effort level.
+        effort = "high"
+        for limit, level in _EFFORT_BUCKETS:
+            if budget <= limit:
+                effort = level
+                break
+    body["reasoning_effort"] = effort
+
+
+def _apply_thinking_budget(
+    body: dict[str, Any], budget: int, p: GenerationParams, info: ModelInfo
+) -> None:
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < MIN_THINKING_BUDGET:
+        raise InvalidRequestError(
+            f"thinking_budget must be an integer >= {MIN_THINKING_BUDGET}, got {budget!r}",
+            hint=f"use thinking_budget={MIN_THINKING_BUDGET} or more",
+        )
+    max_tokens = p.max_tokens
+    if max_tokens is None:
+        limit = info.max_output_tokens
+        if budget >= limit:
+            raise InvalidRequestError(
+                f"thinking_budget {budget} must be below the model's output limit {limit}",
+                hint=f"use a thinking_budget below {limit}",
+            )
+        body["max_tokens"] = min(limit, budget + _THINKING_HEADROOM)
+    elif budget >= max_tokens:
+        raise InvalidRequestError(
+            f"thinking_budget ({budget}) must be less than max_tokens ({max_tokens}): the "
+            "budget is part of the output",
+            hint=f"raise max_tokens above {budget} (e.g. {budget + _THINKING_HEADROOM}) or "
+            "lower thinking_budget",
+        )
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+
+
+# ---------------------------------------------------------------------------------------------
+# messages
+# ---------------------------------------------------------------------------------------------
+def _build_messages(messages: Sequence[Message], info: ModelInfo) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    counter = [0]  # images in the whole request
+    for i, msg in enumerate(messages):
+        role = getattr(msg, "role", None)
+        if role not in _ROLES:
+            raise InvalidRequestError(
+                f"message {i} has unknown role {role!r}",
+                hint="roles are system, developer, user, assistant and tool",
+            )
+        if role == "assistant":
+            out.append(_build_assistant(msg, i, info))
+        elif role == "tool":
+            out.extend(_build_tool_results(msg.parts, i))
+        elif role == "user":
+            results = [p for p in msg.parts if isinstance(p, ToolResultPart)]
+            if results:  # Anthropic/LlamaIndex style: tool results inside a user turn
+                out.extend(_build_tool_results(results, i))
+                rest: list[Part] = [p for p in msg.parts if not isinstance(p, ToolResultPart)]
+                if not rest:
+                    continue
+                msg = Message(role="user", parts=rest, name=msg.name)
+            out.append(_build_user(msg, i, info, counter))
+        else:  # system / developer
+            wire_role = role
+            # Only OpenAI models know "developer"; everything else gets it as "system".
+            if role == "developer" and info.family not in ("gpt", "gpt-oss", "unknown"):
+                wire_role = "system"
+            d: dict[str, Any] = {"role": wire_role, "content": _plain_text(msg, i)}
+            if msg.name:
+                d["name"] = msg.name
+            out.append(d)
+    return out
+
+
+def _plain_text(msg: Message, i: int) -> str:
+    texts: list[str] = []
+    for part in msg.parts:
+        if isinstance(part, TextPart):
+            texts.append(part.text)
+        else:
+            raise InvalidRequestError(
+                f"message {i} ({msg.role}) may only hold text, got {type(part).__name__}",
+                hint="put images, audio and files in a user message",
+            )
+    return "".join(texts)
+
+
+def _build_user(msg: Message, i: int, info: ModelInfo, counter: list[int]) -> dict[str, Any]:
+    parts = msg.parts
+    d: dict[str, Any] = {"role": "user"}
+    if all(isinstance(p, TextPart) for p in parts) and len(parts) <= 1:
+        d["content"] = parts[0].text if parts else ""  # type: ignore[union-attr]
+    else:
+        blocks: list[dict[str, Any]] = []
+        for part in parts:
+            if isinstance(part, TextPart):
+                blocks.append({"type": "text", "text": part.text})
+            elif isinstance(part, MediaPart):
+                blocks.append(_build_media(part, i, info, counter))
+            else:
+                raise InvalidRequestError(
+                    f"message {i} (user) cannot hold a {type(part).__name__}",
+                    hint="tool calls belong in assistant messages, reasoning too",
+                )
+        d["content"] = blocks
+    if msg.name:
+        d["name"] = msg.name
+    return d
+
+
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_image_mime(data: bytes) -> str | None:
+    """The MIME type of PNG/JPEG/GIF/WebP bytes by their magic numbers, else None."""
+    for magic, mime in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return mime
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _build_media(part: MediaPart, i: int, info: ModelInfo, counter: list[int]) -> dict[str, Any]:
+    kind = part.kind
+    if info.known and kind not in info.input_modalities:
+        raise InvalidRequestError(
+            f"model {info.name!r} does not accept {kind} input (message {i})",
+            hint=f"it accepts: {', '.join(info.input_modalities)}",
+        )
+    if kind == "image":
+        counter[0] += 1
+        if info.known and info.max_images is not None and counter[0] > info.max_images:
+            raise InvalidRequestError(
+                f"too many images: model {info.name!r} takes at most {info.max_images} per request",
+                hint="send fewer images or split the conversation",
+            )
+    url = _media_url(part, i)
+    if kind == "file":
+        # Best effort and uncertain: the OpenAI chat shape for files; Databricks documents
+        # text/image/audio/video blocks only.
+        f: dict[str, Any] = {"file_data": url}
+        if part.filename:
+            f["filename"] = part.filename
+        return {"type": "file", "file": f}
+    key = f"{kind}_url"
+    inner: dict[str, Any] = {"url": url}
+    if kind == "image" and part.detail:
+        inner["detail"] = part.detail
+    return {"type": key, key: inner}
+
+
+def _media_url(part: MediaPart, i: int) -> str:
+    kind = part.kind
+    mime = part.mime_type
+    if kind == "image" and mime is not None and not mime.startswith("image/"):
+        raise InvalidRequestError(
+            f"message {i}: image part has MIME type {mime!r}, which is not an image type",
+            hint="use image/png, image/jpeg, image/gif or image/webp",
+        )
+    if part.data is not None:
+        data = part.data
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidRequestError(f"message {i}: {kind} data must be bytes")
+        data = bytes(data)
+        if kind == "image":
+            sniffed = sniff_image_mime(data)
+            if sniffed is None:
+                raise InvalidRequestError(
+                    f"message {i}: image bytes are not a PNG, JPEG, GIF or WebP image",
+                    hint="check the file; convert other formats to PNG or JPEG",
+                )
+            mime = sniffed  # trust the bytes over a mislabelled mime_type
+        if mime is None and part.filename:
+            mime = mimetypes.guess_type(part.filename)[0]
+        if mime is None:
+            raise InvalidRequestError(
+                f"message {i}: {kind} bytes need a mime_type",
+                hint=f"set MediaPart(mime_type=...), e.g. {_EXAMPLE_MIME.get(kind, 'application/pdf')}",
+            )
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    url = part.url
+    if not url or not isinstance(url, str):
+        raise InvalidRequestError(f"message {i}: {kind} part needs a url or data")
+    if kind == "image" and url.startswith("data:") and not url.startswith("data:image/"):
+        raise InvalidRequestError(
+            f"message {i}: image data URI is not of an image type ({url[:30]}...)",
+            hint="use a data:image/...;base64 URI",
+        )
+    return url
+
+
+_EXAMPLE_MIME = {"audio": "audio/wav", "video": "video/mp4", "file": "application/pdf"}
+
+
+def _build_tool_results(parts: Sequence[Part], i: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, ToolResultPart):
+            raise InvalidRequestError(
+                f"message {i} (tool) may only hold tool results, got {type(part).__name__}"
+            )
+        content = part.content
+        if isinstance(content, str):
+            text = content
+        else:
+            pieces: list[str] = []
+            for c in content:
+                if isinstance(c, TextPart):
+                    pieces.append(c.text)
+                elif isinstance(c, str):
+                    pieces.append(c)
+                else:
+                    raise InvalidRequestError(
+                        f"message {i}: tool result for {part.tool_call_id!r} holds "
+                        f"{type(c).__name__}; chat completions tool results are text only",
+                        hint="describe the media in text, or send it in a following user message",
+                    )
+            text = "\n".join(pieces) if len(pieces) > 1 else "".join(pieces)
+        out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": text})
+    return out
+
+
+def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
+    d: dict[str, Any] = {"role": "assistant"}
+    calls: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    as_blocks = False  # a list is needed to carry reasoning or text-block extras
+    current_block: dict[str, Any] | None = None
+    current_id: int | None = None
+    texts: list[str] = []
+    for part in msg.parts:
+        if isinstance(part, TextPart):
+            current_block = None
+            texts.append(part.text)
+            if part.extras:
+                as_blocks = True
+            blocks.append(_emit(_text_values(part), ("type", "text"), part.extras))
+        elif isinstance(part, ReasoningPart):
+            as_blocks = True
+            same = current_block is not None and (
+                part.block is None or current_id is None or part.block == current_id
+            )
+            if not same:
+                block_extras = part.extras.get(BLOCK_KEY) if part.extras else None
+                current_block = _emit(
+                    {"type": "reasoning", "summary": []}, ("type", "summary"), block_extras
+                )
+                current_id = part.block
+                blocks.append(current_block)
+            elif part.block is not None:
+                current_id = part.block
+            assert current_block is not None
+            summary = current_block.get("summary")
+            if isinstance(summary, list):
+                summary.append(_emit_reasoning_item(part))
+        elif isinstance(part, ToolCallPart):
+            current_block = None
+            calls.append(_emit_tool_call(part, i))
+        elif isinstance(part, ServerToolPart):
+            # An opaque content block we did not model: sent back as received.
+            current_block = None
+            as_blocks = True
+            blocks.append(part.item)
+        else:
+            raise InvalidRequestError(
+                f"message {i} (assistant) cannot hold a {type(part).__name__}",
+                hint="tool results go in a tool message; media in a user message",
+            )
+    if as_blocks:
+        d["content"] = blocks
+    else:
+        text = "".join(texts)
+        if calls and not text.strip():
+            if info.family == "claude":
+                # Claude rejects empty (and whitespace-only) text beside tool_calls: omit the
+                # content key altogether rather than sending "" or " ".
+                pass
+            else:
+                d["content"] = None
+        else:
+            d["content"] = text
+    if calls:
+        d["tool_calls"] = calls
+    if msg.name:
+        d["name"] = msg.name
+    return d
+
+
+def _text_values(part: TextPart) -> dict[str, Any]:
+    return {"type": "text", "text": part.text}
+
+
+def _emit_reasoning_item(part: ReasoningPart) -> dict[str, Any]:
+    if part.redacted is not None:
+        return _emit(
+            {"type": "summary_encrypted_text", "data": part.redacted}, ("type", "data"), part.extras
+        )
+    values = {"type": "summary_text", "text": part.text, "signature": part.signature}
+    canonical = ("type", "text", "signature") if part.signature is not None else ("type", "text")
+    return _emit(values, canonical, part.extras)
+
+
+def _emit(
+    values: dict[str, Any], canonical: tuple[str, ...], extras: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A wire dict from known field values + extras, in the received key order if recorded."""
+    if extras:
+        order = extras.get(ORDER_KEY)
+        if isinstance(order, list):
+            return {k: (values[k] if k in values else extras.get(k)) for k in order}
+    out = {k: values[k] for k in canonical}
+    if extras:
+        for k, v in extras.items():
+            if not k.startswith("$"):
+                out[k] = v
+    return out
+
+
+def _emit_tool_call(part: ToolCallPart, i: int) -> dict[str, Any]:
+    if not _TOOL_NAME_RE.match(part.name or ""):
+        raise InvalidRequestError(
+            f"message {i}: tool call name {part.name!r} does not match [a-zA-Z0-9_-]+"
+        )
+    call: dict[str, Any] = {
+        "id": part.id,
+        "type": "function",
+        "function": {"name": part.name, "arguments": part.arguments},
+    }
+    if part.extras:
+        for k, v in part.extras.items():
+            if not k.startswith("$"):
+                call[k] = v
+    return call
+
+
+# =============================================================================================
+# Response
+# =============================================================================================
+_INT_USAGE = {
+    "prompt_tokens": "input_tokens",
+    "input_tokens": "input_tokens",
+    "completion_tokens": "output_tokens",
+    "output_tokens": "output_tokens",
+    "total_tokens": "total_tokens",
+    "reasoning_tokens": "reasoning_tokens",
+    "cache_read_input_tokens": "cache_read_tokens",
+    "cache_creation_input_tokens": "cache_creation_tokens",
+}
+
+
+def _count(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ResponseParseError(f"usage.{key} is not a number: {value!r}")
+    return int(value)
+
+
+def parse_usage(raw: Any) -> Usage:
+    """Any usage object seen on chat completions (and Responses' input/output tokens)."""
+    if not isinstance(raw, dict):
+        raise ResponseParseError(f"usage is not an object: {type(raw).__name__}")
+    u = Usage(raw=raw)
+    for key, attr in _INT_USAGE.items():
+        if key in raw:
+            v = _count(raw[key], key)
+            if v is not None and getattr(u, attr) is None:
+                setattr(u, attr, v)
+    for details_key, inner, attr in (
+        ("completion_tokens_details", "reasoning_tokens", "reasoning_tokens"),
+        ("output_tokens_details", "reasoning_tokens", "reasoning_tokens"),
+        ("prompt_tokens_details", "cached_tokens", "cache_read_tokens"),
+        ("input_tokens_details", "cached_tokens", "cache_read_tokens"),
+    ):
+        det = raw.get(details_key)
+        if det is None:
+            continue
+        if not isinstance(det, dict):
+            raise ResponseParseError(f"usage.{details_key} is not an object")
+        v = _count(det.get(inner), f"{details_key}.{inner}")
+        if v is not None and getattr(u, attr) is None:
+            setattr(u, attr, v)
+    if u.total_tokens is None and u.input_tokens is not None and u.output_tokens is not None:
+        u.total_tokens = u.input_tokens + u.output_tokens
+    return u
+
+
+_TOP_KNOWN = frozenset({"id", "model", "choices", "usage", "object"})
+_MESSAGE_KNOWN = frozenset({"role", "content", "tool_calls", "reasoning_content", "reasoning"})
+
+
+def parse_response(body: Any) -> ChatResponse:
+    """A chat completions response body -> ChatResponse. Unknown shapes -> ResponseParseError."""
+    try:
+        return _parse_response(body)
+    except ResponseParseError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise ResponseParseError(f"unexpected chat completions response shape: {exc!r}") from exc
+
+
+def _parse_response(body: Any) -> ChatResponse:
+    if not isinstance(body, dict):
+        raise ResponseParseError(f"response body is not a JSON object: {type(body).__name__}")
+    if body.get("error") is not None or "error_code" in body:
+        msg, code = _error_text(body)
+        raise ResponseParseError(f"the server answered with an error: {msg}", error_code=code)
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ResponseParseError("response has no choices")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise ResponseParseError("choices[0] is not an object")
+    message = choice.get("message")
+    if message is None:
+        message = {}
+    if not isinstance(message, dict):
+        raise ResponseParseError("choices[0].message is not an object")
+
+    parts: list[Part] = []
+    rc = message.get("reasoning_content")
+    if rc is None:
+        rc = message.get("reasoning")
+    if rc is not None:
+        if not isinstance(rc, str):
+            raise ResponseParseError("message.reasoning_content is not a string")
+        if rc:
+            parts.append(ReasoningPart(text=rc, block=0))
+    _parse_content(message.get("content"), parts)
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None:
+        if not isinstance(tool_calls, list):
+            raise ResponseParseError("message.tool_calls is not a list")
+        for n, tc in enumerate(tool_calls):
+            parts.append(_parse_tool_call(tc, n))
+
+    finish = choice.get("finish_reason")
+    if finish is not None and not isinstance(finish, str):
+        raise ResponseParseError("finish_reason is not a string")
+    usage_raw = body.get("usage")
+    usage = parse_usage(usage_raw) if usage_raw is not None else None
+    rid = body.get("id")
+    model = body.get("model")
+    extras = {k: v for k, v in body.items() if k not in _TOP_KNOWN}
+    if choice.get("logprobs") is not None:
+        extras["logprobs"] = choice["logprobs"]
+    msg_extras = {k: v for k, v in message.items() if k not in _MESSAGE_KNOWN and v is not None}
+    if msg_extras:
+        extras["message"] = msg_extras
+    if len(choices) > 1:
+        extras["choices"] = choices[1:]
+    return ChatResponse(
+        parts=parts,
+        usage=usage,
+        finish_reason=normalize_finish_reason(finish) if finish else None,
+        model=model if isinstance(model, str) else None,
+        id=rid if isinstance(rid, str) else None,
+        extras=extras,
+    )
+
+
+def _parse_content(content: Any, parts: list[Part]) -> None:
+    if content is None:
+        return
+    if isinstance(content, str):
+        if content:
+            parts.append(TextPart(content))
+        return
+    if not isinstance(content, list):
+        raise ResponseParseError(f"message.content is a {type(content).__name__}")
+    block_no = sum(1 for p in parts if isinstance(p, ReasoningPart))  # reasoning_content first
+    for block in content:
+        if isinstance(block, str):
+            parts.append(TextPart(block))
+            continue
+        if not isinstance(block, dict):
+            raise ResponseParseError("a content block is not an object")
+        btype = block.get("type")
+        if btype == "text":
+            text = block.get("text")
+            if text is None:
+                text = ""
+            if not isinstance(text, str):
+                raise ResponseParseError("text block without string text")
+            values = {"type": "text", "text": text}
+            parts.append(TextPart(text, _extras_of(block, values, ("type", "text"))))
+        elif btype == "reasoning":
+            summary = block.get("summary")
+            if not isinstance(summary, list):
+                raise ResponseParseError("reasoning block without a summary list")
+            block_extras = _extras_of(
+                block, {"type": "reasoning", "summary": summary}, ("type", "summary")
+            )
+            first = True
+            for item in summary:
+                part = _parse_reasoning_item(item, block_no)
+                if first and block_extras:
+                    part.extras = dict(part.extras or {})
+                    part.extras[BLOCK_KEY] = block_extras
+                first = False
+                parts.append(part)
+            block_no += 1
+        else:
+            # Unknown block type (forward compatibility): kept whole, sent back unchanged.
+            parts.append(ServerToolPart(item=block))
+
+
+def _parse_reasoning_item(item: Any, block_no: int) -> ReasoningPart:
+    if not isinstance(item, dict):
+        raise ResponseParseError("a reasoning summary item is not an object")
+    itype = item.get("type", "summary_text")
+    if itype == "summary_encrypted_text":
+        data = item.get("data")
+        if not isinstance(data, str):
+            raise ResponseParseError("summary_encrypted_text without string data")
+        values = {"type": itype, "data": data}
+        return ReasoningPart(
+            redacted=data, block=block_no, extras=_extras_of(item, values, ("type", "data"))
+        )
+    text = item.get("text")
+    if text is None:
+        text = ""
+    sig = item.get("signature")
+    if not isinstance(text, str) or (sig is not None and not isinstance(sig, str)):
+        raise ResponseParseError("reasoning summary item with non-string text or signature")
+    values = {"type": "summary_text", "text": text, "signature": sig}
+    canonical = ("type", "text", "signature") if sig is not None else ("type", "text")
+    return ReasoningPart(
+        text=text, signature=sig, block=block_no, extras=_extras_of(item, values, canonical)
+    )
+
+
+def _extras_of(
+    d: dict[str, Any], values: dict[str, Any], canonical: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """Unknown keys of ``d`` (in order) plus ``$order`` when the default emit would differ."""
+    extras: dict[str, Any] | None = None
+    for k, v in d.items():
+        if k not in values:
+            if extras is None:
+                extras = {}
+            extras[k] = v
+    expected = list(canonical)
+    if extras:
+        expected.extend(extras)
+    keys = list(d)
+    if keys != expected:  # another key order, a missing "type"/"text", "signature": null
+        if extras is None:
+            extras = {}
+        extras[ORDER_KEY] = keys
+    return extras
+
+
+def _parse_tool_call(tc: Any, n: int) -> ToolCallPart:
+    if not isinstance(tc, dict):
+        raise ResponseParseError("a tool call is not an object")
+    fn = tc.get("function")
+    if not isinstance(fn, dict):
+        raise ResponseParseError("tool call without a function object")
+    name = fn.get("name")
+    if not isinstance(name, str):
+        raise ResponseParseError("tool call without a function name")
+    args = fn.get("arguments")
+    if args is None:
+        args = ""
+    elif not isinstance(args, str):
+        args = json.dumps(args)  # some servers send the arguments object itself
+    cid = tc.get("id")
+    if cid is not None and not isinstance(cid, str):
+        raise ResponseParseError("tool call id is not a string")
+    extras = {k: v for k, v in tc.items() if k not in ("id", "type", "function", "index")}
+    return ToolCallPart(id=cid or f"call_{n}", name=name, arguments=args, extras=extras or None)
+
+
+def _error_text(obj: dict[str, Any]) -> tuple[str, str | None]:
+    err = obj.get("error")
+    code = obj.get("error_code")
+    msg: Any = obj.get("message")
+    if isinstance(err, dict):
+        msg = err.get("message") or msg or json.dumps(err)[:500]
+        code = code or err.get("code") or err.get("type")
+    elif err is not None:
+        msg = str(err)
+    if msg is None:
+        msg = json.dumps(obj)[:500]
+    return str(msg), (str(code) if code is not None else None)
+
+
+# =============================================================================================
+# Streaming
+# =============================================================================================
+_META_SKIP = frozenset({"id", "model", "choices", "usage", "object"})
+_TEXT_BLOCK_KEYS = frozenset({"type", "text"})
+_loads = json.loads
+
+
+class StreamDecoder:
+    """Turns the data field of each SSE event of a chat completions stream into deltas.
+
+    Only ``choices`` with index 0 are decoded (n > 1 streams keep the first choice). Usage is
+    collected and emitted once by :meth:`close`.
+    """
+
+    __slots__ = ("_done", "_finished", "_meta", "_tool_ids", "_last_tool", "_usages", "_saw_tools")
+
+    def __init__(self) -> None:
+        self._done = False
+        self._finished = False
+        self._meta = False
+        self._usages: list[dict[str, Any]] = []
+        self._tool_ids: dict[str, int] | None = None  # only for servers that omit the index
+        self._last_tool = 0
+        self._saw_tools = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def feed(self, data: str) -> list[Delta]:
+        if data == "[DONE]":
+            self._done = True
+            return []
+        try:
+            obj = _loads(data)
+        except ValueError as exc:
+            raise MalformedEventError(f"stream event is not valid JSON: {data[:200]!r}") from exc
+        try:
+            return self._decode(obj)
+        except (StreamErrorEvent, MalformedEventError):
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            raise MalformedEventError(
+                f"stream event of an unexpected shape ({exc!r}): {data[:200]!r}"
+            ) from exc
+
+    def _decode(self, obj: Any) -> list[Delta]:
+        if type(obj) is not dict:
+            raise MalformedEventError(f"stream event is not a JSON object: {str(obj)[:200]!r}")
+        out: list[Delta] = []
+        if not self._meta:
+            if "error" in obj or "error_code" in obj or obj.get("object") == "error":
+                self._raise_error(obj)
+            self._meta = True
+            extras = {k: v for k, v in obj.items() if k not in _META_SKIP}
+            out.append(MetaDelta(id=obj.get("id"), model=obj.get("model"), extras=extras or None))
+        elif "error" in obj or "error_code" in obj:
+            self._raise_error(obj)
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                if choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta")
+                if delta:
+                    content = delta.get("content")
+                    if content is not None:
+                        if type(content) is str:
+                            if content:
+                                out.append(TextDelta(content))
+                        else:
+                            self._blocks(content, out)
+                    rc = delta.get("reasoning_content") or delta.get("reasoning")
+                    if rc:
+                        if type(rc) is not str:
+                            raise MalformedEventError("delta.reasoning_content is not a string")
+                        out.append(ReasoningDelta(rc))
+                    tcs = delta.get("tool_calls")
+                    if tcs:
+                        self._tool_calls(tcs, out)
+                fr = choice.get("finish_reason")
+                if fr:
+                    self._finished = True
+                    out.append(FinishDelta(normalize_finish_reason(fr)))
+        usage = obj.get("usage")
+        if usage is not None:
+            if type(usage) is not dict:
+                raise MalformedEventError("usage is not an object")
+            self._usages.append(usage)
+        return out
+
+    def _blocks(self, content: Any, out: list[Delta]) -> None:
+        if type(content) is not list:
+            raise MalformedEventError(f"delta.content is a {type(content).__name__}")
+        for block in content:
+            btype = block.get("type")
+            if btype == "text":
+                text = block.get("text") or ""
+                if len(block) > 2:
+                    extras = {k: v for k, v in block.items() if k not in _TEXT_BLOCK_KEYS}
+                    out.append(TextDelta(text, extras))
+                elif text:
+                    out.append(TextDelta(text))
+            elif btype == "reasoning":
+                for item in block["summary"]:
+                    itype = item.get("type", "summary_text")
+                    if itype == "summary_encrypted_text":
+                        out.append(ReasoningDelta(redacted=item["data"]))
+                        continue
+                    text = item.get("text")
+                    if text:
+                        out.append(ReasoningDelta(text))
+                    sig = item.get("signature")
+                    if sig:
+                        out.append(ReasoningDelta(signature=sig))
+            else:
+                out.append(ServerToolDelta(block))
+
+    def _tool_calls(self, tcs: Any, out: list[Delta]) -> None:
+        self._saw_tools = True
+        for pos, tc in enumerate(tcs):
+            idx = tc.get("index")
+            cid = tc.get("id")
+            if idx is None:  # servers that omit the index: key by id, else the last call
+                ids = self._tool_ids
+                if ids is None:
+                    ids = self._tool_ids = {}
+                if cid:
+                    idx = ids.setdefault(cid, len(ids))
+                else:
+                    idx = self._last_tool if ids else pos
+            self._last_tool = idx
+            fn = tc.get("function")
+            name = None
+            args = ""
+            if fn:
+                name = fn.get("name")
+                a = fn.get("arguments")
+                if a:
+                    args = a if type(a) is str else json.dumps(a)
+            out.append(ToolCallDelta(idx, cid, name, args))
+
+    def _raise_error(self, obj: dict[str, Any]) -> None:
+        msg, code = _error_text(obj)
+        raise StreamErrorEvent(
+            f"the server sent an error event: {msg}", error_code=code, details=obj
+        )
+
+    def close(self) -> list[Delta]:
+        out: list[Delta] = []
+        usages = self._usages
+        if usages:
+            try:
+                out.append(UsageDelta(_merge_usage(usages)))
+            except ResponseParseError as exc:
+                raise MalformedEventError(str(exc)) from exc
+        if not self._finished:
+            self._finished = True
+            out.append(FinishDelta("tool_calls" if self._saw_tools else "stop"))
+        return out
+
+
+def _merge_usage(usages: list[dict[str, Any]]) -> Usage:
+    """Usage sent once, on several chunks, or cumulatively with nulls: one Usage.
+
+    The latest object wins; a field it leaves null is taken from the latest earlier object
+    that had it. ``raw`` is the latest object.
+    """
+    last = parse_usage(usages[-1])
+    if len(usages) > 1:
+        for attr in (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "reasoning_tokens",
+            "cache_read_tokens",
+            "cache_creation_tokens",
+        ):
+            if getattr(last, attr) is None:
+                for raw in reversed(usages[:-1]):
+                    v = getattr(parse_usage(raw), attr)
+                    if v is not None:
+                        setattr(last, attr, v)
+                        break
+    return last
