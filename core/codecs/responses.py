@@ -695,7 +695,8 @@ def parse_response(body: Any) -> ChatResponse:
             import importlib
 
             chat = importlib.import_module("core.codecs.chat")
-            return chat.parse_response(body)  # type: ignore[no-any-return]
+            result: ChatResponse = chat.parse_response(body)
+            return result
     except _ShapeError as exc:
         raise ResponseParseError(f"Unexpected Responses output: {exc}") from None
     if body.get("error"):
