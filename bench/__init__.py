@@ -1,0 +1,1 @@
+"""Benchmarks: load server, per-implementation workers, runner (python -m bench.run)."""

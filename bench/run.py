@@ -1,0 +1,591 @@
+"""Benchmark this project's adapters against the floors and the official integrations.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.run            # full run: creates bench/.venvs/ for the peers
+    .venv/bin/python -m bench.run --smoke --no-peers --out /tmp/bench   # a few seconds
+
+What it does:
+
+1. starts the canned load server (``bench/server.py``) in its own process on 127.0.0.1;
+2. creates (once) a virtual environment per peer under ``bench/.venvs/`` with pinned versions
+   (``PEERS`` below), installed from PyPI with pip;
+3. runs every measurement of every implementation in a fresh subprocess (``bench/worker.py``),
+   the peers with their own venv's interpreter, with ``DATABRICKS_HOST``/``DATABRICKS_TOKEN``,
+   base URLs and API keys all pointing at the loopback server, and a dead proxy for anything
+   else, so nothing can reach a real workspace or OpenAI;
+4. writes ``results.json``, ``results.md`` (table with ratios to the floors, targets with
+   pass/miss, machine and versions) and ``results.png`` (bar chart) into ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+VENVS = BENCH / ".venvs"
+TOKEN = "dapi-bench-token"
+
+# Peers: pinned versions, measured in the committed results. One venv each.
+PEERS: dict[str, list[str]] = {
+    "databricks-langchain": ["databricks-langchain==0.0.0"],
+    "langchain-openai": ["langchain-openai==1.7.3"],
+    "llama-index-llms-databricks": ["llama-index-llms-databricks==0.6.1"],
+}
+
+# Implementations, in table order: (name, group, framework).
+IMPLS: list[tuple[str, str, str]] = [
+    ("httpx", "floor", ""),
+    ("aiohttp", "floor", ""),
+    ("httpx-aiohttp", "floor", ""),
+    ("langchain-no-io", "framework", "langchain"),
+    ("llamaindex-no-io", "framework", "llamaindex"),
+    ("ours-langchain", "ours", "langchain"),
+    ("ours-llamaindex", "ours", "llamaindex"),
+    ("databricks-langchain", "peer", "langchain"),
+    ("langchain-openai", "peer", "langchain"),
+    ("llama-index-llms-databricks", "peer", "llamaindex"),
+]
+GROUP = {name: group for name, group, _ in IMPLS}
+FRAMEWORK = {name: fw for name, _, fw in IMPLS}
+FRAMEWORK_FLOOR = {"langchain": "langchain-no-io", "llamaindex": "llamaindex-no-io"}
+OURS = {"langchain": "ours-langchain", "llamaindex": "ours-llamaindex"}
+LABEL = {
+    "httpx": "raw httpx (floor)",
+    "aiohttp": "raw aiohttp (async floor)",
+    "httpx-aiohttp": "httpx over aiohttp transport",
+    "langchain-no-io": "LangChain, no-I/O model",
+    "llamaindex-no-io": "LlamaIndex, no-I/O LLM",
+    "ours-langchain": "ours: langchain_plugin.ChatDatabricks",
+    "ours-llamaindex": "ours: llamaindex_plugin.Databricks",
+    "databricks-langchain": "databricks-langchain ChatDatabricks",
+    "langchain-openai": "langchain-openai ChatOpenAI(base_url)",
+    "llama-index-llms-databricks": "llama-index-llms-databricks Databricks",
+}
+
+FULL = {
+    "import": {"reps": 5},
+    "invoke": {"n": 300, "batches": 3, "warmup": 30},
+    "stream": {"n": 25, "batches": 3, "warmup": 5},
+    "first_chunk": {"n": 20},
+    "concurrent": {"n": 1000, "warmup": 50},
+}
+SMOKE = {
+    "import": {"reps": 1},
+    "invoke": {"n": 5, "batches": 1, "warmup": 1},
+    "stream": {"n": 2, "batches": 1, "warmup": 1},
+    "first_chunk": {"n": 2},
+    "concurrent": {"n": 20, "warmup": 2},
+}
+MEASURES = ["import", "invoke", "stream", "first_chunk", "concurrent"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Load server
+# ---------------------------------------------------------------------------------------------
+class LoadServer:
+    def __init__(self, first_delay: float, rest_delay: float, log: Path) -> None:
+        self._log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(BENCH / "server.py"), "--first-delay", str(first_delay),
+             "--rest-delay", str(rest_delay)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "READY":
+            self.close()
+            raise RuntimeError(f"load server did not start, see {log}")
+        self.host = f"http://127.0.0.1:{line[1]}"
+        self.fc_host = f"http://127.0.0.1:{line[2]}"
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # the server exits when its stdin closes
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Peer virtual environments
+# ---------------------------------------------------------------------------------------------
+def peer_python(name: str) -> Path:
+    return VENVS / name / "bin" / "python"
+
+
+def ensure_peer_venv(name: str, log) -> Path:
+    """Create bench/.venvs/<name> with the pinned packages, unless it already has them."""
+    venv = VENVS / name
+    marker = venv / ".bench-pins"
+    pins = "\n".join(PEERS[name])
+    python = peer_python(name)
+    if python.exists() and marker.exists() and marker.read_text() == pins:
+        return python
+    print(f"[bench] creating {venv} with {' '.join(PEERS[name])} (pip, may take minutes)",
+          file=log, flush=True)
+    if venv.exists():
+        shutil.rmtree(venv)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    *PEERS[name]], check=True)
+    marker.write_text(pins)
+    return python
+
+
+def pip_freeze(python: Path) -> list[str]:
+    out = subprocess.run([str(python), "-m", "pip", "freeze", "--disable-pip-version-check"],
+                         capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if line and not line.startswith("-e")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the workers
+# ---------------------------------------------------------------------------------------------
+def worker_env(host: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABRICKS_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_", "AZURE_",
+                             "MLFLOW_", "ANTHROPIC_"))
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+        and k != "PYTHONPATH"
+    }
+    dead_proxy = "http://127.0.0.1:9"  # anything not on loopback fails at once
+    env.update(
+        DATABRICKS_HOST=host,
+        DATABRICKS_TOKEN=TOKEN,
+        DATABRICKS_CONFIG_FILE=str(Path(tempfile.gettempdir()) / "bench-no-databrickscfg"),
+        OPENAI_API_KEY=TOKEN,
+        OPENAI_BASE_URL=host + "/serving-endpoints",
+        HTTP_PROXY=dead_proxy, HTTPS_PROXY=dead_proxy, ALL_PROXY=dead_proxy,
+        http_proxy=dead_proxy, https_proxy=dead_proxy, all_proxy=dead_proxy,
+        NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+        LANGCHAIN_TRACING_V2="false", LANGSMITH_TRACING="false",
+        MLFLOW_TRACKING_URI="file:///dev/null",
+        DO_NOT_TRACK="1", TOKENIZERS_PARALLELISM="false",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def run_worker(python: Path, impl: str, measures: dict, host: str, timeout: float) -> dict:
+    spec = json.dumps({"impl": impl, "measures": measures})
+    try:
+        proc = subprocess.run([str(python), str(BENCH / "worker.py"), spec], capture_output=True,
+                              text=True, timeout=timeout, env=worker_env(host), cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        return {m: {"error": f"timed out after {timeout:.0f} s"} for m in measures}
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            return json.loads(line[len("BENCH-RESULT "):])
+    err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {m: {"error": f"worker exited {proc.returncode}: {err}"[:500],
+                "traceback": proc.stderr[-3000:]} for m in measures}
+
+
+def measure_impl(impl: str, python: Path, server: LoadServer, counts: dict, combined: bool,
+                 timeout: float) -> dict:
+    def params(measure: str) -> dict:
+        host = server.fc_host if measure == "first_chunk" else server.host
+        return {**counts[measure], "host": host}
+
+    result: dict = {}
+    if combined:  # one process for everything (smoke runs): import first, then the rest
+        out = run_worker(python, impl, {m: params(m) for m in MEASURES}, server.host, timeout)
+        result.update(out)
+        if "import" in out and "error" not in out["import"]:
+            result["import"] = {**out["import"], "samples": 1}
+        return result
+    reps = counts["import"]["reps"]
+    samples = []
+    for i in range(reps + 1):  # the first run compiles and caches; it is not counted
+        out = run_worker(python, impl, {"import": params("import")}, server.host, timeout)
+        result["versions"] = out.get("versions", result.get("versions"))
+        if "import" not in out:
+            break
+        if "error" in out["import"]:
+            result["import"] = out["import"]
+            break
+        if i > 0 or reps == 1:
+            samples.append(out["import"])
+    if samples:
+        result["import"] = {
+            "import_s": statistics.median(s["import_s"] for s in samples),
+            "rss_mb": statistics.median(s["rss_mb"] for s in samples),
+            "samples": len(samples),
+        }
+    for m in MEASURES[1:]:
+        p = params(m)
+        out = run_worker(python, impl, {m: p}, p["host"], timeout)
+        result["versions"] = out.get("versions", result.get("versions"))
+        if m in out:
+            result[m] = out[m]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures, ratios, targets
+# ---------------------------------------------------------------------------------------------
+def _get(results: dict, impl: str, measure: str, key: str) -> float | None:
+    value = results.get(impl, {}).get(measure, {}).get(key)
+    return value if isinstance(value, (int, float)) else None
+
+
+def floors(results: dict) -> dict:
+    """The floor each implementation's figures are divided by."""
+    out: dict = {}
+    httpx_inv = _get(results, "httpx", "invoke", "cpu_ms")
+    httpx_str = _get(results, "httpx", "stream", "cpu_ms")
+    aio_wall = _get(results, "aiohttp", "concurrent", "wall_s")
+    aio_cpu = _get(results, "aiohttp", "concurrent", "cpu_ms_per_call")
+    for impl, group, fw in IMPLS:
+        f: dict = {"concurrent_wall": aio_wall, "concurrent_cpu": aio_cpu}
+        if fw and group != "framework":
+            fw_impl = FRAMEWORK_FLOOR[fw]
+            fi = _get(results, fw_impl, "invoke", "cpu_ms")
+            fs = _get(results, fw_impl, "stream", "cpu_ms")
+            f["invoke"] = httpx_inv + fi if httpx_inv is not None and fi is not None else None
+            f["stream"] = httpx_str + fs if httpx_str is not None and fs is not None else None
+            f["import_s"] = _get(results, fw_impl, "import", "import_s")
+            f["rss_mb"] = _get(results, fw_impl, "import", "rss_mb")
+        else:
+            f["invoke"], f["stream"] = httpx_inv, httpx_str
+        out[impl] = f
+    return out
+
+
+def targets(results: dict) -> list[dict]:
+    fl = floors(results)
+    rows: list[dict] = []
+
+    def add(what: str, value: float | None, limit: float, fmt: str, ok_if_le: bool = True,
+            detail: str = "") -> None:
+        if value is None:
+            rows.append({"target": what, "measured": "n/a", "status": "MISS (not measured)",
+                         "detail": detail})
+            return
+        ok = value <= limit if ok_if_le else value >= limit
+        rows.append({"target": what, "measured": fmt.format(value),
+                     "status": "pass" if ok else "MISS", "detail": detail})
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    for fw, ours in OURS.items():
+        if ours not in results:
+            continue
+        peers = [i for i, g, f in IMPLS if g == "peer" and f == fw and i in results]
+        inv = _get(results, ours, "invoke", "cpu_ms")
+        add(f"{ours}: non-streaming CPU <= 1.25x (httpx + {FRAMEWORK_FLOOR[fw]})",
+            ratio(inv, fl[ours]["invoke"]), 1.25, "{:.2f}x")
+        for p in peers:
+            add(f"{ours}: non-streaming CPU >= 1.5x less than {p}",
+                ratio(_get(results, p, "invoke", "cpu_ms"), inv), 1.5, "{:.2f}x less",
+                ok_if_le=False)
+        st = _get(results, ours, "stream", "cpu_ms")
+        add(f"{ours}: 200-chunk stream CPU <= 1.5x (httpx + {FRAMEWORK_FLOOR[fw]})",
+            ratio(st, fl[ours]["stream"]), 1.5, "{:.2f}x")
+        for p in peers:
+            add(f"{ours}: stream CPU >= 3x less than {p}",
+                ratio(_get(results, p, "stream", "cpu_ms"), st), 3.0, "{:.2f}x less",
+                ok_if_le=False)
+        add(f"{ours}: first chunk to the caller within 5 ms of its sending (median)",
+            _get(results, ours, "first_chunk", "median_ms"), 5.0, "{:.2f} ms")
+        errors = _get(results, ours, "concurrent", "errors")
+        add(f"{ours}: 1,000 concurrent async calls, zero errors", errors, 0, "{:.0f} errors")
+        wall = _get(results, ours, "concurrent", "wall_s")
+        add(f"{ours}: 1,000 concurrent calls, wall <= 2.5x raw aiohttp",
+            ratio(wall, fl[ours]["concurrent_wall"]), 2.5, "{:.2f}x")
+        for p in peers:
+            add(f"{ours}: 1,000 concurrent calls, wall >= 4x less than {p}",
+                ratio(_get(results, p, "concurrent", "wall_s"), wall), 4.0, "{:.2f}x less",
+                ok_if_le=False)
+        imp = _get(results, ours, "import", "import_s")
+        rss = _get(results, ours, "import", "rss_mb")
+        fw_imp, fw_rss = fl[ours]["import_s"], fl[ours]["rss_mb"]
+        add(f"{ours}: import <= 0.2 s over {FRAMEWORK_FLOOR[fw]}'s framework import",
+            imp - fw_imp if imp is not None and fw_imp is not None else None, 0.2, "{:+.3f} s")
+        add(f"{ours}: import RSS <= 15 MB over the framework import",
+            rss - fw_rss if rss is not None and fw_rss is not None else None, 15.0, "{:+.1f} MB")
+        if fw == "langchain" and "databricks-langchain" in results:
+            add(f"{ours}: import >= 4x faster than databricks-langchain's ChatDatabricks",
+                ratio(_get(results, "databricks-langchain", "import", "import_s"), imp), 4.0,
+                "{:.2f}x faster", ok_if_le=False)
+    return rows
+
+
+def _fmt(value: float | None, fmt: str, ratio: float | None = None) -> str:
+    if value is None:
+        return "-"
+    text = fmt.format(value)
+    if ratio is not None:
+        text += f" ({ratio:.2f}x)"
+    return text
+
+
+def _cell(results: dict, impl: str, measure: str, key: str, fmt: str,
+          floor: float | None = None) -> str:
+    m = results.get(impl, {}).get(measure)
+    if m is None:
+        return "-"
+    if "error" in m:
+        return "error"
+    value = _get(results, impl, measure, key)
+    return _fmt(value, fmt, value / floor if value is not None and floor else None)
+
+
+def markdown(report: dict) -> str:
+    results = report["results"]
+    fl = floors(results)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated {report['generated']} by `{report['command']}`"
+        + (" (SMOKE RUN: tiny counts, numbers are not meaningful)" if report["smoke"] else ""),
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
+        "",
+        "Client-side figures; the load server is a canned aiohttp server in its own process on "
+        "127.0.0.1 (`bench/server.py`). CPU is `time.process_time()` of the client process. "
+        "Ratios in parentheses: to the floor of the row: raw httpx for the raw rows; "
+        "raw httpx + the framework's no-I/O model for adapter rows (CPU columns); raw aiohttp "
+        "for the concurrency columns; import rows show the growth over the framework's "
+        "own chat-model import (LangChain: `from langchain_core.language_models import "
+        "BaseChatModel`, LlamaIndex: `import llama_index.core`).",
+        "",
+        "| implementation | invoke CPU ms/call | 200-chunk stream CPU ms/call | first chunk "
+        "gap ms (median / max) | 1,000 concurrent: wall s | CPU ms/call | errors | import s "
+        "| import RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for impl, group, fw in IMPLS:
+        if impl not in results:
+            continue
+        f = fl[impl]
+        fc_med = _get(results, impl, "first_chunk", "median_ms")
+        fc_max = _get(results, impl, "first_chunk", "max_ms")
+        fc = results[impl].get("first_chunk")
+        fc_cell = ("-" if fc is None else "error" if "error" in fc else
+                   f"{fc_med:.2f} / {fc_max:.2f}")
+        imp = _get(results, impl, "import", "import_s")
+        rss = _get(results, impl, "import", "rss_mb")
+        imp_cell = _cell(results, impl, "import", "import_s", "{:.3f}")
+        rss_cell = _cell(results, impl, "import", "rss_mb", "{:.1f}")
+        if fw and group != "framework" and imp is not None and f.get("import_s") is not None:
+            imp_cell += f" ({imp - f['import_s']:+.3f})"
+        if fw and group != "framework" and rss is not None and f.get("rss_mb") is not None:
+            rss_cell += f" ({rss - f['rss_mb']:+.1f})"
+        errors = results[impl].get("concurrent", {})
+        err_cell = ("-" if not errors else "error" if "error" in errors
+                    else str(errors.get("errors")))
+        lines.append(
+            "| " + " | ".join([
+                f"**{LABEL[impl]}**" if group == "ours" else LABEL[impl],
+                _cell(results, impl, "invoke", "cpu_ms", "{:.3f}", f["invoke"]),
+                _cell(results, impl, "stream", "cpu_ms", "{:.2f}", f["stream"]),
+                fc_cell,
+                _cell(results, impl, "concurrent", "wall_s", "{:.3f}", f["concurrent_wall"]),
+                _cell(results, impl, "concurrent", "cpu_ms_per_call", "{:.3f}",
+                      f["concurrent_cpu"]),
+                err_cell, imp_cell, rss_cell,
+            ]) + " |"
+        )
+    lines += ["", "## Targets (issue 8)", "", "| target | measured | status |", "|---|---|---|"]
+    for row in report["targets"]:
+        lines.append(f"| {row['target']} | {row['measured']} | {row['status']} |")
+    errors = [
+        f"- {impl} / {m}: {v['error']}"
+        for impl, res in results.items()
+        for m, v in res.items()
+        if isinstance(v, dict) and "error" in v
+    ]
+    if errors:
+        lines += ["", "## Errors", "", *errors]
+    lines += ["", "## Versions", ""]
+    for impl, _, _ in IMPLS:
+        versions = results.get(impl, {}).get("versions")
+        if versions:
+            lines.append(f"- {LABEL[impl]}: " + ", ".join(
+                f"{k} {v}" for k, v in versions.items() if v is not None))
+    if report.get("peer_pins"):
+        lines += ["", "Peer pins (installed by the bench into `bench/.venvs/`): "
+                  + ", ".join(f"`{p}`" for pins in report["peer_pins"].values() for p in pins)]
+    lines += ["", "![results](results.png)", ""]
+    return "\n".join(lines)
+
+
+def chart(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = report["results"]
+    fl = floors(results)
+    colors = {"floor": "#9e9e9e", "framework": "#c5b358", "ours": "#2e7d32", "peer": "#c62828"}
+    panels = [
+        ("invoke", "cpu_ms", "client CPU per invoke / chat (ms)", "invoke"),
+        ("stream", "cpu_ms", "client CPU per 200-chunk stream (ms)", "stream"),
+        ("first_chunk", "median_ms", "first chunk: caller gap after send (ms, median)", None),
+        ("concurrent", "wall_s", "1,000 concurrent async calls: wall (s)", "concurrent_wall"),
+        ("import", "import_s", "import time of the chat model class (s)", None),
+        ("import", "rss_mb", "RSS growth after the import (MB)", None),
+    ]
+    fig, axes = plt.subplots(3, 2, figsize=(15, 13))
+    for ax, (measure, key, title, floor_key) in zip(axes.flat, panels, strict=True):
+        names, values, cols, notes = [], [], [], []
+        for impl, group, _ in IMPLS:
+            v = _get(results, impl, measure, key)
+            if v is None:
+                continue
+            names.append(LABEL[impl])
+            values.append(v)
+            cols.append(colors[group])
+            f = fl[impl].get(floor_key) if floor_key else None
+            notes.append(f"{v:.3g}" + (f"  ({v / f:.2f}x floor)" if f else ""))
+        ax.barh(range(len(values)), values, color=cols)
+        ax.set_yticks(range(len(values)), names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=10)
+        top = max(values) if values else 1
+        for i, note in enumerate(notes):
+            ax.text(values[i] + top * 0.01, i, note, va="center", fontsize=7)
+        ax.set_xlim(0, top * 1.45 if values else 1)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+    fig.legend(handles, ["raw floor", "framework, no I/O", "this project", "official peers"],
+               loc="lower center", ncol=4)
+    fig.suptitle("databricks-llm-plugins vs official integrations (lower is better)"
+                 + ("  [SMOKE RUN]" if report["smoke"] else ""), fontsize=13)
+    fig.text(0.5, 0.005, ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
+             ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+            "os": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version()}
+
+
+# ---------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny counts, one process per implementation (seconds; numbers "
+                        "are not meaningful)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="skip the official integrations (no venvs, no pip)")
+    parser.add_argument("--impls", help="comma-separated subset of: "
+                        + ", ".join(name for name, _, _ in IMPLS))
+    parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="parallel workers (default: 1, or 4 with --smoke)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="per worker process, s")
+    args = parser.parse_args(argv)
+
+    counts = SMOKE if args.smoke else FULL
+    selected = [name for name, _, _ in IMPLS]
+    if args.impls:
+        wanted = [s.strip() for s in args.impls.split(",") if s.strip()]
+        unknown = set(wanted) - set(selected)
+        if unknown:
+            parser.error(f"unknown implementation(s): {', '.join(sorted(unknown))}")
+        selected = [s for s in selected if s in wanted]
+    if args.no_peers:
+        selected = [s for s in selected if GROUP[s] != "peer"]
+    jobs = args.jobs or (4 if args.smoke else 1)
+    log = sys.stderr
+
+    pythons = {s: Path(sys.executable) for s in selected}
+    pins: dict[str, list[str]] = {}
+    freezes: dict[str, list[str]] = {}
+    for s in selected:
+        if GROUP[s] == "peer":
+            pythons[s] = ensure_peer_venv(s, log)
+            pins[s] = PEERS[s]
+            freezes[s] = pip_freeze(pythons[s])
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    server = LoadServer(first_delay=0.01 if args.smoke else 0.03,
+                        rest_delay=0.02 if args.smoke else 0.05, log=args.out / "server.log")
+    results: dict = {}
+    try:
+        def one(impl: str) -> tuple[str, dict]:
+            t0 = time.perf_counter()
+            res = measure_impl(impl, pythons[impl], server, counts, combined=args.smoke,
+                               timeout=args.timeout)
+            print(f"[bench] {impl}: {time.perf_counter() - t0:.1f} s", file=log, flush=True)
+            return impl, res
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            for impl, res in pool.map(one, selected):
+                results[impl] = res
+    finally:
+        server.close()
+    paths_seen = [line.split(": ", 1)[1] for line in
+                  (args.out / "server.log").read_text().splitlines()
+                  if line.startswith("bench-server: ")]
+    (args.out / "server.log").unlink()
+
+    command = "python -m bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])
+                                       if (argv if argv is not None else sys.argv[1:]) else "")
+    report = {
+        "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command.strip(),
+        "smoke": args.smoke,
+        "counts": counts,
+        "machine": machine_info(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "server_paths_seen": paths_seen,
+        "peer_pins": pins,
+        "peer_freeze": freezes,
+        "results": results,
+    }
+    report["targets"] = targets(results)
+    (args.out / "results.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
+    (args.out / "results.md").write_text(markdown(report))
+    chart(report, args.out / "results.png")
+    print(markdown(report).split("## Versions")[0], file=sys.stdout)
+    print(f"[bench] wrote {args.out}/results.{{md,json,png}} in {report['seconds']} s", file=log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
