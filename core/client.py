@@ -1,0 +1,439 @@
+"""``DatabricksChatClient``: one configured Databricks chat model, framework-neutral.
+
+It resolves host and credentials eagerly (so a ConfigurationError comes at construction), picks
+the route (:mod:`core.endpoints`) and the codec by the route's api (``core.codecs.chat`` or
+``core.codecs.responses``, imported on first use), and sends through
+:class:`core.transport.HttpTransport` (auth header, retries, SSE). HTTP clients are created
+lazily and reused; async ones per event loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from core.auth import AuthProvider, normalize_host, resolve_auth
+from core.endpoints import Route, apps_api_url, resolve_route
+from core.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResponseParseError,
+    StreamInterruptedError,
+)
+from core.settings import ClientSettings
+from core.transport import HttpTransport, JsonBody
+from core.types import (
+    ChatResponse,
+    Delta,
+    FinishDelta,
+    GenerationParams,
+    MediaPart,
+    Message,
+    MetaDelta,
+    ReasoningDelta,
+    ReasoningPart,
+    ServerToolDelta,
+    ServerToolPart,
+    TextDelta,
+    TextPart,
+    ToolCallDelta,
+    ToolCallPart,
+    UsageDelta,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.registry import ModelInfo
+
+# Databricks documents a 10 MB total payload limit for model serving requests.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_CODECS = {"chat": "core.codecs.chat", "responses": "core.codecs.responses"}
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_SSE_HEADERS = {"Content-Type": "application/json"}
+
+APPS_NEED_OAUTH = (
+    "Databricks Apps accept OAuth tokens only, not personal access tokens. Use OAuth M2M "
+    "(client_id/client_secret or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET), a "
+    "databricks-sdk client with U2M login (workspace_client=WorkspaceClient() after "
+    "`databricks auth login`), or a token_provider returning an OAuth token."
+)
+
+
+def _settings_from(settings: ClientSettings | None, kwargs: dict[str, Any]) -> ClientSettings:
+    try:
+        if settings is None:
+            return ClientSettings(**kwargs)
+        if not kwargs:
+            return settings
+        values = {name: getattr(settings, name) for name in type(settings).model_fields}
+        values.update(kwargs)
+        return ClientSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+class DatabricksChatClient:
+    """Chat with one Databricks model: ``complete``/``acomplete``, ``stream``/``astream``."""
+
+    def __init__(self, settings: ClientSettings | None = None, **kwargs: Any) -> None:
+        self.settings: ClientSettings = _settings_from(settings, kwargs)
+        s = self.settings
+        if not s.model:
+            raise ConfigurationError(
+                "no model given: pass model='<serving endpoint name>', a Unity Catalog name "
+                "('system.ai.<model>') or 'apps/<app-name>'"
+            )
+        self.model: str = s.model
+        resolved = resolve_auth(s)
+        self.host: str = resolved.host
+        self.auth: AuthProvider = resolved.provider
+        self.auth_source: str = resolved.source
+        from core.registry import lookup_model
+
+        self.info: ModelInfo = lookup_model(s.model)
+        base_url = normalize_host(s.base_url) if s.base_url else None
+        self._route: Route = resolve_route(
+            s.model,
+            host=self.host,
+            endpoint_kind=s.endpoint_kind,
+            base_url=base_url,
+            use_responses_api=s.use_responses_api,
+            registry_api=self.info.api,
+        )
+        if self._route.kind == "app" and not self.auth.is_oauth:
+            raise ConfigurationError(
+                f"{s.model!r} is a Databricks App but the configured credentials are a "
+                f"{self.auth.method} ({self.auth_source}). {APPS_NEED_OAUTH}"
+            )
+        self.http = HttpTransport(
+            auth=self.auth,
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            kind=s.transport,
+            adapter=s.adapter,
+            extra_headers=s.extra_headers,
+        )
+        self.http.allow_url(self.host)
+        if base_url:
+            self.http.allow_url(base_url)
+        self._app_url: str | None = None
+        self._app_lock = threading.Lock()
+        self._codecs: dict[str, ModuleType] = {}
+
+    # -- introspection ---------------------------------------------------------------------
+    @property
+    def route(self) -> Route:
+        """The route; for an app, with its URL once resolved (``url == ""`` before)."""
+        if self._route.kind == "app" and self._app_url is not None:
+            return self._route.with_app_url(self._app_url)
+        return self._route
+
+    @property
+    def auth_method(self) -> str:
+        return self.auth.method
+
+    def __repr__(self) -> str:
+        return (
+            f"DatabricksChatClient(model={self.model!r}, host={self.host!r}, "
+            f"route={self._route.kind}/{self._route.api}, auth={self.auth.method})"
+        )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DatabricksChatClient:
+        # Locks and live HTTP pools do not copy; a copy is a new client with the same settings.
+        return type(self)(self.settings)
+
+    def __copy__(self) -> DatabricksChatClient:
+        return type(self)(self.settings)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc]
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _codec(self, api: str) -> ModuleType:
+        codec = self._codecs.get(api)
+        if codec is None:
+            codec = importlib.import_module(_CODECS[api])
+            self._codecs[api] = codec
+        return codec
+
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        try:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(f"the request body is not JSON-serializable: {exc}") from None
+        if len(content) > MAX_PAYLOAD_BYTES:
+            raise InvalidRequestError(
+                f"the request is {len(content) / 1_048_576:.1f} MB; Databricks model serving "
+                f"accepts at most {MAX_PAYLOAD_BYTES // 1_048_576} MB per request",
+                hint="send images/audio/video as https:// URLs instead of inline data, or fewer "
+                "of them",
+            )
+        return content
+
+    def _prepare(
+        self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
+    ) -> tuple[ModuleType, bytes]:
+        codec = self._codec(route.api)
+        body = codec.build_request(
+            messages, params, model=route.body_model, info=self.info, stream=stream
+        )
+        return codec, self._encode(body)
+
+    def _set_app_url(self, data: Any) -> str:
+        name = self._route.app_name
+        url = data.get("url") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url:
+            raise NotFoundError(
+                f"the Databricks App {name!r} has no URL yet: is it deployed and running?"
+            )
+        url = normalize_host(url)
+        self.http.allow_url(url)
+        with self._app_lock:
+            self._app_url = url
+        return url
+
+    def _apps_lookup_error(self, exc: APIError) -> APIError:
+        name = self._route.app_name
+        if isinstance(exc, NotFoundError):
+            return NotFoundError(
+                f"no Databricks App named {name!r} in {self.host}",
+                status_code=exc.status_code,
+                error_code=exc.error_code,
+                request_id=exc.request_id,
+            )
+        if isinstance(exc, PermissionDeniedError):
+            return PermissionDeniedError(
+                f"the caller may not see the Databricks App {name!r}: it needs CAN_USE on the app",
+                status_code=exc.status_code,
+                error_code=exc.error_code,
+                request_id=exc.request_id,
+            )
+        return exc
+
+    def _resolve(self) -> Route:
+        if self._route.kind != "app":
+            return self._route
+        if self._app_url is None:
+            assert self._route.app_name is not None
+            try:
+                data = self.http.request_json(
+                    "GET", apps_api_url(self.host, self._route.app_name), headers=_JSON_HEADERS
+                )
+            except APIError as exc:
+                raise self._apps_lookup_error(exc) from None
+            self._set_app_url(data)
+        assert self._app_url is not None
+        return self._route.with_app_url(self._app_url)
+
+    async def _aresolve(self) -> Route:
+        if self._route.kind != "app":
+            return self._route
+        if self._app_url is None:
+            assert self._route.app_name is not None
+            try:
+                data = await self.http.arequest_json(
+                    "GET", apps_api_url(self.host, self._route.app_name), headers=_JSON_HEADERS
+                )
+            except APIError as exc:
+                raise self._apps_lookup_error(exc) from None
+            self._set_app_url(data)
+        assert self._app_url is not None
+        return self._route.with_app_url(self._app_url)
+
+    def _route_error(self, route: Route, exc: APIError) -> APIError:
+        if route.kind != "app":
+            return exc
+        name, status = route.app_name, exc.status_code
+        common: dict[str, Any] = {"status_code": status, "error_code": exc.error_code, "request_id": exc.request_id}
+        if status in (404, 405):
+            return NotFoundError(
+                f"the Databricks App {name!r} does not implement POST /responses (HTTP {status} "
+                f"from {route.url}); the app must serve a ResponsesAgent",
+                **common,
+            )
+        if status == 403:
+            return PermissionDeniedError(
+                f"the caller lacks CAN_USE on the Databricks App {name!r} ({exc.message})",
+                **common,
+            )
+        if status == 401:
+            return AuthenticationError(exc.message, hint=APPS_NEED_OAUTH, **common)
+        return exc
+
+    # -- public API ------------------------------------------------------------------------
+    def complete(self, messages: Sequence[Message], params: GenerationParams) -> ChatResponse:
+        route = self._resolve()
+        codec, content = self._prepare(route, messages, params, stream=False)
+        try:
+            data = self.http.request_json("POST", route.url, content=content, headers=_JSON_HEADERS)
+        except APIError as exc:
+            raise self._route_error(route, exc) from None
+        result: ChatResponse = codec.parse_response(data)
+        return result
+
+    async def acomplete(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> ChatResponse:
+        route = await self._aresolve()
+        codec, content = self._prepare(route, messages, params, stream=False)
+        try:
+            data = await self.http.arequest_json(
+                "POST", route.url, content=content, headers=_JSON_HEADERS
+            )
+        except APIError as exc:
+            raise self._route_error(route, exc) from None
+        result: ChatResponse = codec.parse_response(data)
+        return result
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Delta]:
+        route = self._resolve()
+        codec, content = self._prepare(route, messages, params, stream=True)
+        decoder = codec.StreamDecoder()
+        events = self.http.stream_events(route.url, content=content, headers=_SSE_HEADERS)
+        try:
+            while True:
+                try:
+                    item = next(events)
+                except StopIteration:
+                    break
+                except APIError as exc:
+                    raise self._route_error(route, exc) from None
+                if isinstance(item, JsonBody):
+                    yield from deltas_from_response(_parse_json_body(codec, item.body))
+                    return
+                yield from decoder.feed(item)
+                if decoder.done:
+                    break
+        finally:
+            events.close()
+        if not decoder.done:
+            raise StreamInterruptedError(
+                f"the stream from {route.url} ended without its terminal event; "
+                "what arrived before was delivered"
+            )
+        yield from decoder.close()
+
+    async def astream(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[Delta]:
+        route = await self._aresolve()
+        codec, content = self._prepare(route, messages, params, stream=True)
+        decoder = codec.StreamDecoder()
+        events = self.http.astream_events(route.url, content=content, headers=_SSE_HEADERS)
+        try:
+            while True:
+                try:
+                    item = await events.__anext__()
+                except StopAsyncIteration:
+                    break
+                except APIError as exc:
+                    raise self._route_error(route, exc) from None
+                if isinstance(item, JsonBody):
+                    for delta in deltas_from_response(_parse_json_body(codec, item.body)):
+                        yield delta
+                    return
+                for delta in decoder.feed(item):
+                    yield delta
+                if decoder.done:
+                    break
+        finally:
+            await events.aclose()
+        if not decoder.done:
+            raise StreamInterruptedError(
+                f"the stream from {route.url} ended without its terminal event; "
+                "what arrived before was delivered"
+            )
+        for delta in decoder.close():
+            yield delta
+
+    def close(self) -> None:
+        self.http.close()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def __enter__(self) -> DatabricksChatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DatabricksChatClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _parse_json_body(codec: ModuleType, body: Any) -> ChatResponse:
+    """A stream request answered with one JSON body (some custom endpoints ignore stream)."""
+    if (
+        isinstance(body, dict)
+        and ("error_code" in body or "error" in body)
+        and not any(k in body for k in ("choices", "output"))
+    ):
+        from core.transport.errors import parse_error_body
+
+        code, message, details = parse_error_body(json.dumps(body))
+        raise APIError(message or "error", error_code=code, details=details)
+    try:
+        result: ChatResponse = codec.parse_response(body)
+    except ResponseParseError:
+        raise
+    return result
+
+
+def deltas_from_response(response: ChatResponse) -> list[Delta]:
+    """The deltas that fold back into ``response`` (used when a stream got a JSON body)."""
+    out: list[Delta] = []
+    if response.id or response.model or response.extras:
+        out.append(MetaDelta(id=response.id, model=response.model, extras=response.extras or None))
+    tool_index = 0
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            out.append(TextDelta(text=part.text, extras=part.extras))
+        elif isinstance(part, ReasoningPart):
+            out.append(ReasoningDelta(text=part.text, block=part.block, extras=part.extras))
+            if part.signature is not None or part.redacted is not None:
+                out.append(
+                    ReasoningDelta(
+                        signature=part.signature, redacted=part.redacted, block=part.block
+                    )
+                )
+        elif isinstance(part, ToolCallPart):
+            out.append(
+                ToolCallDelta(
+                    index=tool_index,
+                    id=part.id,
+                    name=part.name,
+                    arguments=part.arguments,
+                    kind=part.kind,
+                    extras=part.extras,
+                )
+            )
+            tool_index += 1
+        elif isinstance(part, ServerToolPart):
+            out.append(ServerToolDelta(item=part.item))
+        elif isinstance(part, MediaPart):  # pragma: no cover - models do not answer with media
+            continue
+    if response.usage is not None:
+        out.append(UsageDelta(usage=response.usage))
+    if response.finish_reason is not None:
+        out.append(FinishDelta(reason=response.finish_reason))
+    return out

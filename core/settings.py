@@ -1,0 +1,72 @@
+"""User-facing configuration of one Databricks chat model: where, how to authenticate, how to send.
+
+Validated once with pydantic (this is configuration, not the hot path). Secrets are
+:class:`pydantic.SecretStr` so they never show in ``repr``/``str``/``model_dump_json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+EndpointKind = Literal["gateway", "serving", "invocations", "openai"]
+TransportKind = Literal["auto", "httpx", "aiohttp"]
+AuthType = (
+    str  # "pat" | "oauth-m2m" | "token-provider" | "databricks-sdk" | any databricks-sdk auth_type
+)
+
+
+class ClientSettings(BaseModel):
+    """Everything :class:`core.client.DatabricksChatClient` needs, all optional but ``model``.
+
+    Unset values come from the environment (``DATABRICKS_HOST``, ``DATABRICKS_TOKEN``,
+    ``DATABRICKS_CLIENT_ID``/``DATABRICKS_CLIENT_SECRET``, ``DATABRICKS_AUTH_TYPE``,
+    ``DATABRICKS_CONFIG_PROFILE``, ``DATABRICKS_CONFIG_FILE``) and then from ``~/.databrickscfg``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", frozen=False)
+
+    model: str | None = None
+    host: str | None = None
+    token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    profile: str | None = None
+    config_file: str | None = None
+    auth_type: AuthType | None = None
+    # () -> str, or () -> Awaitable[str]; may return "Bearer <token>" or the bare token.
+    token_provider: Callable[[], Any] | None = Field(default=None, repr=False)
+    # databricks.sdk.WorkspaceClient or databricks.sdk.core.Config (not imported here).
+    workspace_client: Any = Field(default=None, repr=False)
+    base_url: str | None = None
+    endpoint_kind: EndpointKind | None = None
+    use_responses_api: bool | None = None
+    external_model: bool = False
+    timeout: float = 120.0
+    max_retries: int = 3
+    transport: TransportKind = "auto"
+    adapter: str | None = None
+    extra_headers: dict[str, str] | None = Field(default=None, repr=False)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("timeout must be > 0 seconds")
+        return v
+
+    @field_validator("max_retries")
+    @classmethod
+    def _non_negative_retries(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("max_retries must be >= 0")
+        return v
+
+    @field_validator("token", "client_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, v: Any) -> Any:
+        if v == "" or (isinstance(v, SecretStr) and v.get_secret_value() == ""):
+            return None
+        return v
