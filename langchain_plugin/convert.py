@@ -61,6 +61,8 @@ from core.types import (
 )
 
 PROVIDER = "databricks"
+# additional_kwargs key of the last streamed chunk: the raw tool calls (argument text as sent)
+RAW_TOOL_CALLS_KEY = "raw_tool_calls"
 
 _MEDIA_KINDS = ("image", "audio", "video", "file")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -366,7 +368,8 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
     if not msg.tool_calls and not msg.invalid_tool_calls:
         return []
     raw_by_id: dict[str, Mapping[str, Any]] = {}
-    for raw in msg.additional_kwargs.get("tool_calls") or ():
+    raws = msg.additional_kwargs.get("tool_calls") or msg.additional_kwargs.get(RAW_TOOL_CALLS_KEY)
+    for raw in raws or ():
         if isinstance(raw, dict) and raw.get("id"):
             raw_by_id[raw["id"]] = raw
     chunk_args: dict[str, str] = {}
@@ -412,6 +415,10 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
                 extras=dict((raw or {}).get("extras") or {}) or None,
             )
         )
+    if msg.invalid_tool_calls and raw_by_id:
+        # Valid and invalid calls live in two lists: restore the order the model produced.
+        order = {cid: n for n, cid in enumerate(raw_by_id)}
+        parts.sort(key=lambda p: order.get(p.id, len(order)))
     return parts
 
 
@@ -693,10 +700,18 @@ class StreamConverter:
             self._kind = "text"
             return AIMessageChunk(content=delta.text, id=self.id)
         self._list_mode = True
-        index = self._index if self._kind == "text" and self._index >= 0 else self._new("text")
+        if self._kind == "text" and self._index >= 0:
+            index = self._index
+        else:
+            index = self._new("text")
+            self._item_sent = {}
         block: dict[str, Any] = {"type": "text", "text": delta.text, "index": index}
         if delta.extras:
-            block["extras"] = dict(delta.extras)
+            # LangChain concatenates repeated string values when merging: send each key once.
+            new = {k: v for k, v in delta.extras.items() if k not in self._item_sent}
+            if new:
+                self._item_sent.update(new)
+                block["extras"] = new
         return AIMessageChunk(content=[block], id=self.id)
 
     def _reasoning(self, delta: ReasoningDelta) -> AIMessageChunk | None:
@@ -744,7 +759,8 @@ class StreamConverter:
             meta["custom_outputs"] = custom
         additional: dict[str, Any] = {}
         if self._raw_calls:
-            additional["tool_calls"] = [self._raw_calls[i] for i in sorted(self._raw_calls)]
+            # Not under "tool_calls": LangChain would re-parse that key into tool-call chunks.
+            additional[RAW_TOOL_CALLS_KEY] = [self._raw_calls[i] for i in sorted(self._raw_calls)]
         return AIMessageChunk(
             content="",
             additional_kwargs=additional,

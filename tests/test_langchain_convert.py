@@ -1,0 +1,522 @@
+"""LangChain <-> neutral conversions (langchain_plugin/convert.py): no HTTP, no emulator."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from core.errors import InvalidRequestError
+from core.types import (
+    ChatResponse,
+    FinishDelta,
+    MediaPart,
+    Message,
+    MetaDelta,
+    NamedToolChoice,
+    ReasoningDelta,
+    ReasoningPart,
+    ServerToolDelta,
+    ServerToolPart,
+    TextDelta,
+    TextPart,
+    ToolCallDelta,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+    UsageDelta,
+)
+from langchain_plugin.convert import (
+    StreamConverter,
+    ai_message_to_neutral,
+    messages_to_neutral,
+    response_format_to_neutral,
+    response_to_message,
+    tool_choice_to_neutral,
+    tools_to_neutral,
+    usage_to_metadata,
+)
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# responses -> AIMessage -> neutral: nothing lost
+# ---------------------------------------------------------------------------------------------
+ROUND_TRIP_CASES = {
+    "plain": [TextPart("Hello there")],
+    "claude_signed": [
+        ReasoningPart(text="Let me think.", signature="EqoBsig==", block=0),
+        TextPart("The answer is 4."),
+    ],
+    "claude_omitted_thinking": [
+        ReasoningPart(text="", signature="sigonly", block=0),
+        TextPart("ok"),
+    ],
+    "gpt_oss_no_signature": [ReasoningPart(text="thinking...", block=0), TextPart("done")],
+    "empty_signature_kept": [ReasoningPart(text="x", signature="", block=0), TextPart("y")],
+    "redacted": [
+        ReasoningPart(redacted="opaque==", block=0),
+        ReasoningPart(text="visible", signature="s2", block=1),
+        TextPart("answer"),
+    ],
+    "multi_item_block": [
+        ReasoningPart(text="a", signature="s1", block=0, extras={"$order": ["text", "type"]}),
+        ReasoningPart(text="b", signature="s2", block=0),
+        TextPart("c"),
+    ],
+    "gemini_thought_signature": [TextPart("hi", extras={"thoughtSignature": "abc"})],
+    "tool_calls_raw_args": [
+        TextPart("calling"),
+        ToolCallPart(id="call_1", name="add", arguments='{"a":1,  "b" : 2}'),
+        ToolCallPart(id="call_2", name="noargs", arguments=""),
+        ToolCallPart(id="call_3", name="bad", arguments='{"a": '),
+        ToolCallPart(id="call_4", name="x", arguments="{}", extras={"thoughtSignature": "t"}),
+    ],
+    "server_tool": [
+        ServerToolPart({"type": "web_search_call", "id": "ws_1", "status": "completed"}),
+        TextPart("found it"),
+    ],
+    "reasoning_then_tool": [
+        ReasoningPart(text="need a tool", signature="sg", block=0),
+        ToolCallPart(id="c1", name="get_weather", arguments='{"city": "Paris"}'),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP_CASES))
+def test_response_round_trip(name: str) -> None:
+    parts = ROUND_TRIP_CASES[name]
+    resp = ChatResponse(parts=copy.deepcopy(parts), model="m", id="r1", finish_reason="stop")
+    msg = response_to_message(resp)
+    back = ai_message_to_neutral(msg)
+    assert back.role == "assistant"
+    assert back.parts == parts
+    # and through LangChain's own (de)serialization of the message
+    again = ai_message_to_neutral(AIMessage.model_validate(msg.model_dump()))
+    assert again.parts == parts
+
+
+def test_plain_text_is_string_content_and_reasoning_is_blocks() -> None:
+    msg = response_to_message(ChatResponse(parts=[TextPart("a"), TextPart("b")]))
+    assert msg.content == "ab"
+    msg = response_to_message(ChatResponse(parts=ROUND_TRIP_CASES["claude_signed"]))
+    assert msg.content == [
+        {
+            "type": "reasoning",
+            "reasoning": "Let me think.",
+            "extras": {"signature": "EqoBsig==", "block": 0},
+        },
+        {"type": "text", "text": "The answer is 4."},
+    ]
+    assert msg.text == "The answer is 4."
+    kinds = [b["type"] for b in msg.content_blocks]
+    assert kinds == ["reasoning", "text"]
+
+
+def test_tool_calls_parsed_and_invalid_kept() -> None:
+    msg = response_to_message(ChatResponse(parts=ROUND_TRIP_CASES["tool_calls_raw_args"]))
+    assert [tc["args"] for tc in msg.tool_calls] == [{"a": 1, "b": 2}, {}, {}]
+    assert [tc["id"] for tc in msg.tool_calls] == ["call_1", "call_2", "call_4"]
+    assert len(msg.invalid_tool_calls) == 1
+    assert msg.invalid_tool_calls[0]["args"] == '{"a": '
+    assert "not valid JSON" in (msg.invalid_tool_calls[0]["error"] or "")
+
+
+def test_edited_tool_args_are_re_serialized() -> None:
+    msg = response_to_message(ChatResponse(parts=[ToolCallPart("c", "add", '{"a":1}')]))
+    msg.tool_calls[0]["args"] = {"a": 2}
+    (part,) = ai_message_to_neutral(msg).parts
+    assert isinstance(part, ToolCallPart)
+    assert json.loads(part.arguments) == {"a": 2}
+
+
+def test_usage_metadata() -> None:
+    meta = usage_to_metadata(
+        Usage(
+            input_tokens=10,
+            output_tokens=5,
+            total_tokens=15,
+            reasoning_tokens=3,
+            cache_read_tokens=4,
+            cache_creation_tokens=2,
+        )
+    )
+    assert meta == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "input_token_details": {"cache_read": 4, "cache_creation": 2},
+        "output_token_details": {"reasoning": 3},
+    }
+    assert usage_to_metadata(Usage(input_tokens=2, output_tokens=3))["total_tokens"] == 5
+
+
+def test_response_metadata() -> None:
+    resp = ChatResponse(
+        parts=[TextPart("x")],
+        model="databricks-x",
+        id="abc",
+        finish_reason="length",
+        extras={"custom_outputs": {"k": 1}},
+    )
+    msg = response_to_message(resp)
+    assert msg.id == "abc"
+    assert msg.response_metadata["model_name"] == "databricks-x"
+    assert msg.response_metadata["finish_reason"] == "length"
+    assert msg.response_metadata["id"] == "abc"
+    assert msg.response_metadata["custom_outputs"] == {"k": 1}
+    assert msg.response_metadata["model_provider"] == "databricks"
+
+
+# ---------------------------------------------------------------------------------------------
+# streaming: chunks sum to the same message
+# ---------------------------------------------------------------------------------------------
+def _sum(deltas, model="m", include_usage=True):
+    conv = StreamConverter(model)
+    chunks = [c for c in (conv.feed(d) for d in deltas) if c is not None]
+    chunks.append(conv.last_chunk(include_usage=include_usage))
+    full = chunks[0]
+    for c in chunks[1:]:
+        full = full + c
+    return chunks, full
+
+
+def test_stream_plain_text_is_string() -> None:
+    chunks, full = _sum(
+        [
+            MetaDelta(id="r", model="served-model"),
+            TextDelta("Hel"),
+            TextDelta("lo"),
+            FinishDelta("stop"),
+            UsageDelta(Usage(input_tokens=3, output_tokens=2, total_tokens=5)),
+        ]
+    )
+    assert full.content == "Hello"
+    assert full.chunk_position == "last"
+    assert full.response_metadata["model_name"] == "served-model"
+    assert full.response_metadata["finish_reason"] == "stop"
+    assert full.id == "r"
+    assert full.usage_metadata == {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+
+
+def test_stream_usage_can_be_dropped() -> None:
+    _, full = _sum([TextDelta("x"), UsageDelta(Usage(1, 1, 2))], include_usage=False)
+    assert full.usage_metadata is None
+
+
+def test_stream_reasoning_merges_per_index() -> None:
+    deltas = [
+        MetaDelta(id="r", model="m"),
+        ReasoningDelta("Let "),
+        ReasoningDelta("me think."),
+        ReasoningDelta(signature="SIG"),
+        ReasoningDelta(redacted="RED"),
+        ReasoningDelta("more"),
+        TextDelta("The "),
+        TextDelta("answer."),
+        FinishDelta("stop"),
+    ]
+    chunks, full = _sum(deltas)
+    assert full.text == "The answer."
+    blocks = full.content_blocks
+    assert [b["type"] for b in blocks] == ["reasoning", "reasoning", "reasoning", "text"]
+    assert blocks[0]["reasoning"] == "Let me think."
+    assert blocks[0]["extras"] == {"signature": "SIG"}
+    back = ai_message_to_neutral(full)
+    assert back.parts == [
+        ReasoningPart(text="Let me think.", signature="SIG"),
+        ReasoningPart(redacted="RED"),
+        ReasoningPart(text="more"),
+        TextPart("The answer."),
+    ]
+    # a streamed reasoning piece is a reasoning chunk with an index
+    assert chunks[0].content == [{"type": "reasoning", "reasoning": "Let ", "index": 0}]
+
+
+def test_stream_item_extras_sent_once() -> None:
+    deltas = [
+        ReasoningDelta("a", block=0, extras={"id": "rs_1"}),
+        ReasoningDelta("b", block=0, extras={"id": "rs_1"}),
+        ReasoningDelta(signature="s", block=0),
+        TextDelta("x", extras={"thoughtSignature": "T"}),
+        TextDelta("y", extras={"thoughtSignature": "T"}),
+    ]
+    _, full = _sum(deltas)
+    back = ai_message_to_neutral(full)
+    assert back.parts == [
+        ReasoningPart(text="ab", signature="s", block=0, extras={"id": "rs_1"}),
+        TextPart("xy", extras={"thoughtSignature": "T"}),
+    ]
+
+
+def test_stream_tool_calls() -> None:
+    deltas = [
+        TextDelta("Let me check."),
+        ToolCallDelta(0, id="call_a", name="get_weather", arguments=""),
+        ToolCallDelta(0, arguments='{"city":'),
+        ToolCallDelta(1, id="call_b", name="add", arguments='{"a": 1'),
+        ToolCallDelta(0, arguments=' "Paris"}'),
+        ToolCallDelta(1, arguments=', "b": 2}'),
+        FinishDelta("tool_calls"),
+    ]
+    chunks, full = _sum(deltas)
+    assert [(tc["name"], tc["args"], tc["id"]) for tc in full.tool_calls] == [
+        ("get_weather", {"city": "Paris"}, "call_a"),
+        ("add", {"a": 1, "b": 2}, "call_b"),
+    ]
+    assert chunks[1].tool_call_chunks[0]["index"] == 0
+    back = ai_message_to_neutral(full)
+    assert back.parts[1:] == [
+        ToolCallPart("call_a", "get_weather", '{"city": "Paris"}'),
+        ToolCallPart("call_b", "add", '{"a": 1, "b": 2}'),
+    ]
+    # AIMessage (as LangChain turns an aggregated stream into) keeps the raw arguments too
+    as_message = AIMessage(
+        content=full.content,
+        additional_kwargs=full.additional_kwargs,
+        tool_calls=full.tool_calls,
+    )
+    assert ai_message_to_neutral(as_message).parts == back.parts
+
+
+def test_stream_server_tool() -> None:
+    item = {"type": "mcp_call", "id": "m1", "name": "lookup", "arguments": '{"q": 1}'}
+    _, full = _sum([ServerToolDelta(item), TextDelta("ok")])
+    blocks = full.content
+    assert blocks[0]["type"] == "server_tool_call"
+    assert blocks[0]["name"] == "lookup"
+    assert blocks[0]["args"] == {"q": 1}
+    assert ai_message_to_neutral(full).parts == [ServerToolPart(item), TextPart("ok")]
+
+
+def test_stream_custom_outputs() -> None:
+    _, full = _sum([MetaDelta(extras={"custom_outputs": {"a": 1}}), TextDelta("x")])
+    assert full.response_metadata["custom_outputs"] == {"a": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# LangChain inputs -> neutral
+# ---------------------------------------------------------------------------------------------
+def test_basic_roles() -> None:
+    msgs = messages_to_neutral(
+        [
+            SystemMessage("sys"),
+            SystemMessage("dev", additional_kwargs={"__openai_role__": "developer"}),
+            HumanMessage("hi", name="bob"),
+            ChatMessage(role="user", content="again"),
+        ]
+    )
+    assert msgs == [
+        Message("system", [TextPart("sys")]),
+        Message("developer", [TextPart("dev")]),
+        Message("user", [TextPart("hi")], name="bob"),
+        Message("user", [TextPart("again")]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        (
+            {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}},
+            MediaPart("image", url="https://x/y.png", detail="low"),
+        ),
+        (
+            {"type": "image_url", "image_url": f"data:image/png;base64,{PNG}"},
+            MediaPart("image", url=f"data:image/png;base64,{PNG}", mime_type="image/png"),
+        ),
+        (
+            {"type": "image", "base64": PNG, "mime_type": "image/png"},
+            MediaPart("image", url=f"data:image/png;base64,{PNG}", mime_type="image/png"),
+        ),
+        (
+            {"type": "image", "url": "https://x/y.jpg"},
+            MediaPart("image", url="https://x/y.jpg"),
+        ),
+        (
+            {"type": "image", "source_type": "base64", "data": PNG, "mime_type": "image/png"},
+            MediaPart("image", url=f"data:image/png;base64,{PNG}", mime_type="image/png"),
+        ),
+        (
+            {"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"},
+            MediaPart("audio", url="data:audio/wav;base64,AAAA", mime_type="audio/wav"),
+        ),
+        (
+            {"type": "video", "url": "https://x/v.mp4", "mime_type": "video/mp4"},
+            MediaPart("video", url="https://x/v.mp4", mime_type="video/mp4"),
+        ),
+        (
+            {
+                "type": "file",
+                "base64": "JVBE",
+                "mime_type": "application/pdf",
+                "extras": {"filename": "a.pdf"},
+            },
+            MediaPart(
+                "file",
+                url="data:application/pdf;base64,JVBE",
+                mime_type="application/pdf",
+                filename="a.pdf",
+            ),
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "mp3"}},
+            MediaPart("audio", url="data:audio/mp3;base64,AAAA", mime_type="audio/mp3"),
+        ),
+        (
+            {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}},
+            MediaPart("video", url="https://x/v.mp4"),
+        ),
+    ],
+)
+def test_media_blocks(block, expected) -> None:
+    (msg,) = messages_to_neutral([HumanMessage(content=[{"type": "text", "text": "see"}, block])])
+    assert msg.parts == [TextPart("see"), expected]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "image", "file_id": "file-123"},
+        {"type": "image", "base64": PNG},  # no mime type
+        {"type": "image_url", "image_url": {}},
+        {"type": "mystery", "x": 1},
+        {"type": "text", "text": 5},
+    ],
+)
+def test_bad_blocks_raise_before_sending(block) -> None:
+    with pytest.raises(InvalidRequestError, match="message 0"):
+        messages_to_neutral([HumanMessage(content=[block])])
+
+
+def test_tool_messages() -> None:
+    msgs = messages_to_neutral(
+        [
+            ToolMessage("42", tool_call_id="c1", name="add"),
+            ToolMessage(
+                [{"type": "text", "text": "see"}, {"type": "image", "url": "https://i"}],
+                tool_call_id="c2",
+            ),
+            ToolMessage("boom", tool_call_id="c3", status="error"),
+            ToolMessage([{"weird": 1}], tool_call_id="c4"),
+        ]
+    )
+    assert msgs[0] == Message("tool", [ToolResultPart("c1", "42", name="add")])
+    assert msgs[1].parts[0] == ToolResultPart(
+        "c2", [TextPart("see"), MediaPart("image", url="https://i")]
+    )
+    assert msgs[2].parts[0] == ToolResultPart("c3", "boom", is_error=True)
+    assert msgs[3].parts[0] == ToolResultPart("c4", [TextPart('{"weird": 1}')])
+
+
+def test_anthropic_history_blocks() -> None:
+    ai = AIMessage(
+        content=[
+            {"type": "thinking", "thinking": "hmm", "signature": "S"},
+            {"type": "redacted_thinking", "data": "R"},
+            {"type": "text", "text": "hi"},
+            {"type": "tool_use", "id": "t1", "name": "add", "input": {"a": 1}},
+        ],
+        tool_calls=[{"name": "add", "args": {"a": 1}, "id": "t1"}],
+    )
+    user = HumanMessage(
+        content=[{"type": "tool_result", "tool_use_id": "t1", "content": "2"}, "thanks"]
+    )
+    a, tool, u = messages_to_neutral([ai, user])
+    assert a.parts == [
+        ReasoningPart(text="hmm", signature="S"),
+        ReasoningPart(redacted="R"),
+        TextPart("hi"),
+        ToolCallPart("t1", "add", '{"a": 1}'),
+    ]
+    assert tool == Message("tool", [ToolResultPart("t1", "2")])
+    assert u == Message("user", [TextPart("thanks")])
+
+
+def test_v1_content_blocks_in_history() -> None:
+    ai = AIMessage(
+        content=[
+            {"type": "reasoning", "reasoning": "r"},
+            {"type": "text", "text": "t"},
+            {"type": "tool_call", "id": "c", "name": "f", "args": {}},
+        ],
+        tool_calls=[{"name": "f", "args": {}, "id": "c"}],
+    )
+    assert ai_message_to_neutral(ai).parts == [
+        ReasoningPart(text="r"),
+        TextPart("t"),
+        ToolCallPart("c", "f", "{}"),
+    ]
+
+
+def test_chunk_history_uses_tool_call_chunk_args() -> None:
+    chunk = AIMessageChunk(
+        content="",
+        tool_call_chunks=[{"name": "f", "args": '{"x":1}', "id": "c", "index": 0}],
+    )
+    assert ai_message_to_neutral(chunk).parts == [ToolCallPart("c", "f", '{"x":1}')]
+
+
+# ---------------------------------------------------------------------------------------------
+# tools, tool choice, response format
+# ---------------------------------------------------------------------------------------------
+def test_tools_to_neutral() -> None:
+    tools = tools_to_neutral(
+        [
+            {
+                "type": "function",
+                "function": {
+                    "name": "add",
+                    "description": "Add.",
+                    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}},
+                    "strict": True,
+                },
+            },
+            {"type": "custom", "name": "patch", "description": "free text"},
+            {"type": "image_generation", "size": "1024x1024"},
+        ]
+    )
+    assert tools[0].name == "add" and tools[0].strict is True and tools[0].kind == "function"
+    assert tools[1].kind == "custom" and tools[1].name == "patch"
+    assert tools[2].kind == "image_generation"
+    assert tools[2].raw == {"type": "image_generation", "size": "1024x1024"}
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ("auto", "auto"),
+        ("none", "none"),
+        ("any", "required"),
+        ("required", "required"),
+        ("add", NamedToolChoice("add")),
+        ({"type": "function", "function": {"name": "add"}}, NamedToolChoice("add")),
+        ({"type": "tool", "name": "add"}, NamedToolChoice("add")),
+        ({"type": "any"}, "required"),
+        (None, None),
+    ],
+)
+def test_tool_choice(choice, expected) -> None:
+    assert tool_choice_to_neutral(choice) == expected
+
+
+def test_response_format() -> None:
+    rf = response_format_to_neutral(
+        {"type": "json_schema", "json_schema": {"name": "J", "schema": {"type": "object"}}}
+    )
+    assert rf is not None and rf.type == "json_schema" and rf.name == "J"
+    assert response_format_to_neutral({"type": "json_object"}).type == "json_object"
+    with pytest.raises(InvalidRequestError):
+        response_format_to_neutral({"type": "yaml"})
