@@ -973,6 +973,8 @@ class StreamDecoder:
                         self._tool_calls(tcs, out)
                 fr = choice.get("finish_reason")
                 if fr:
+                    if type(fr) is not str:
+                        raise MalformedEventError("finish_reason is not a string")
                     self._finished = True
                     out.append(FinishDelta(normalize_finish_reason(fr)))
         usage = obj.get("usage")
@@ -989,6 +991,8 @@ class StreamDecoder:
             btype = block.get("type")
             if btype == "text":
                 text = block.get("text") or ""
+                if type(text) is not str:
+                    raise MalformedEventError("text block with non-string text")
                 if len(block) > 2:
                     extras = {k: v for k, v in block.items() if k not in _TEXT_BLOCK_KEYS}
                     out.append(TextDelta(text, extras))
@@ -998,12 +1002,17 @@ class StreamDecoder:
                 for item in block["summary"]:
                     itype = item.get("type", "summary_text")
                     if itype == "summary_encrypted_text":
-                        out.append(ReasoningDelta(redacted=item["data"]))
+                        data = item["data"]
+                        if type(data) is not str:
+                            raise MalformedEventError("summary_encrypted_text without string data")
+                        out.append(ReasoningDelta(redacted=data))
                         continue
                     text = item.get("text")
+                    sig = item.get("signature")
+                    if (text and type(text) is not str) or (sig and type(sig) is not str):
+                        raise MalformedEventError("reasoning item with non-string text/signature")
                     if text:
                         out.append(ReasoningDelta(text))
-                    sig = item.get("signature")
                     if sig:
                         out.append(ReasoningDelta(signature=sig))
             else:
@@ -1014,6 +1023,10 @@ class StreamDecoder:
         for pos, tc in enumerate(tcs):
             idx = tc.get("index")
             cid = tc.get("id")
+            if cid is not None and type(cid) is not str:
+                raise MalformedEventError("tool call id is not a string")
+            if idx is not None and type(idx) is not int:
+                raise MalformedEventError("tool call index is not an integer")
             if idx is None:  # servers that omit the index: key by id, else the last call
                 ids = self._tool_ids
                 if ids is None:
@@ -1028,6 +1041,8 @@ class StreamDecoder:
             args = ""
             if fn:
                 name = fn.get("name")
+                if name is not None and type(name) is not str:
+                    raise MalformedEventError("tool call name is not a string")
                 a = fn.get("arguments")
                 if a:
                     args = a if type(a) is str else json.dumps(a)
