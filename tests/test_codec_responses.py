@@ -207,10 +207,12 @@ def test_single_summary_reasoning_round_trip_minimal_extras():
         "summary": [{"type": "summary_text", "text": "thinking"}],
         "encrypted_content": "enc",
     }
-    part = codec.parse_response({"output": [wire]}).parts[0]
-    assert isinstance(part, ReasoningPart)
-    assert part.text == "thinking" and part.redacted == "enc" and part.extras == {"id": "rs_9"}
-    assert build([Message("assistant", [part])])["input"] == [wire]
+    parts = codec.parse_response({"output": [wire]}).parts
+    assert parts == [
+        ReasoningPart("thinking", block=0),
+        ReasoningPart(redacted="enc", block=0, extras={"id": "rs_9"}),
+    ]
+    assert build([Message("assistant", parts)])["input"] == [wire]
 
 
 def test_reasoning_without_id_or_encrypted_content_is_dropped():
@@ -498,8 +500,10 @@ def test_parse_reasoning_summary_and_encrypted():
         "encrypted_content": "E",
     }
     r = codec.parse_response({"output": [item, _msg("a")]})
-    assert r.parts[0] == ReasoningPart("s", redacted="E", block=0, extras={"id": "rs_1"})
-    assert r.reasoning[0].redacted == "E"
+    assert r.parts[:2] == [
+        ReasoningPart("s", block=0),
+        ReasoningPart(redacted="E", block=0, extras={"id": "rs_1"}),
+    ]
 
 
 def test_parse_raw_reasoning_content_when_no_summary():

@@ -403,10 +403,11 @@ def _assistant_items(msg: Message, items: list[dict[str, Any]], custom_ids: set[
         if isinstance(part, TextPart):
             texts.append(part)
         elif isinstance(part, ReasoningPart):
-            if reasoning and (
-                part.block != reasoning[-1].block
-                or reasoning[-1].redacted is not None
-                or _item_id(reasoning[-1]) != _item_id(part)
+            prev = reasoning[-1] if reasoning else None
+            if prev is not None and (
+                (part.block is not None and prev.block is not None and part.block != prev.block)
+                or prev.redacted is not None  # encrypted content ends a Responses item
+                or _ids_differ(prev, part)
             ):
                 flush_reasoning()
             reasoning.append(part)
@@ -424,6 +425,11 @@ def _assistant_items(msg: Message, items: list[dict[str, Any]], custom_ids: set[
 
 def _item_id(part: ReasoningPart) -> Any:
     return (part.extras or {}).get("id")
+
+
+def _ids_differ(a: ReasoningPart, b: ReasoningPart) -> bool:
+    ia, ib = _item_id(a), _item_id(b)
+    return ia is not None and ib is not None and ia != ib
 
 
 def _reasoning_item(parts: list[ReasoningPart]) -> dict[str, Any] | None:
@@ -616,7 +622,8 @@ def _message_parts(item: dict[str, Any]) -> list[TextPart]:
             if not isinstance(text, str):
                 raise _bad(f"output_text without text: {c!r}")
             ann = c.get("annotations")
-            out.append(TextPart(text, {"annotations": ann} if ann else None))
+            if text or ann:
+                out.append(TextPart(text, {"annotations": ann} if ann else None))
         elif ctype == "refusal":
             text = c.get("refusal")
             if not isinstance(text, str):
@@ -647,17 +654,7 @@ def _output_parts(output: list[Any]) -> list[Part]:
         if itype == "message":
             parts.extend(_message_parts(item))
         elif itype == "reasoning":
-            text, keep = _summary_text(item)
-            enc = item.get("encrypted_content")
-            extras = {**_reasoning_extras(item), **keep}
-            parts.append(
-                ReasoningPart(
-                    text=text,
-                    redacted=enc if isinstance(enc, str) else None,
-                    block=index,
-                    extras=extras or None,
-                )
-            )
+            parts.extend(_reasoning_parts(item, index))
         elif itype in ("function_call", "custom_tool_call"):
             parts.append(_call_part(item))
         else:
@@ -665,18 +662,30 @@ def _output_parts(output: list[Any]) -> list[Part]:
     return _merge_text(parts)
 
 
+def _reasoning_parts(item: dict[str, Any], index: int) -> list[ReasoningPart]:
+    """One reasoning item -> its summary text part, then its encrypted content as a part of its
+    own (how the stream accumulator folds them); both carry ``block=index``, the item's other
+    fields ride on the last one."""
+    text, keep = _summary_text(item)
+    enc = item.get("encrypted_content")
+    extras = {**_reasoning_extras(item), **keep} or None
+    if isinstance(enc, str):
+        head = [ReasoningPart(text=text, block=index)] if text else []
+        return [*head, ReasoningPart(redacted=enc, block=index, extras=extras)]
+    if not text and not extras:
+        return []
+    return [ReasoningPart(text=text, block=index, extras=extras)]
+
+
 def _merge_text(parts: list[Part]) -> list[Part]:
-    """Adjacent plain text parts are one part (what the stream accumulator builds too)."""
+    """Adjacent text parts are one part, extras merged: what the stream accumulator builds."""
     out: list[Part] = []
     for p in parts:
         last = out[-1] if out else None
-        if (
-            isinstance(p, TextPart)
-            and isinstance(last, TextPart)
-            and p.extras is None
-            and last.extras is None
-        ):
+        if isinstance(p, TextPart) and isinstance(last, TextPart):
             last.text += p.text
+            if p.extras:
+                last.extras = {**(last.extras or {}), **p.extras}
         else:
             out.append(p)
     return out
@@ -778,14 +787,20 @@ def _parse_chat_agent(body: dict[str, Any]) -> ChatResponse:
 # ---------------------------------------------------------------------------------------------
 # Stream
 # ---------------------------------------------------------------------------------------------
+def _rest(full: str, streamed: str) -> str:
+    """What ``full`` adds to the ``streamed`` prefix ("" when they disagree: deltas win)."""
+    return full[len(streamed) :] if full.startswith(streamed) else ""
+
+
 class _ItemState:
-    __slots__ = ("args", "kind", "started", "summary_index", "text_streamed")
+    __slots__ = ("args", "kind", "seps", "started", "text", "text_streamed")
 
     def __init__(self) -> None:
         self.started = False  # a ToolCallDelta with id/name was emitted
         self.text_streamed = False  # text/reasoning deltas arrived for this item
+        self.text = ""  # text/reasoning streamed so far (separators included)
         self.args = ""  # arguments/input streamed so far
-        self.summary_index: int | None = None
+        self.seps = 0  # summary separators emitted (= index of the open summary entry)
         self.kind = "function"
 
 
@@ -882,11 +897,15 @@ class StreamDecoder:
             if not isinstance(delta, str):
                 raise _bad(f"{etype} without a string delta")
             self._seen_items = True
-            self._state(self._index(ev)).text_streamed = True
+            st = self._state(self._index(ev))
+            st.text_streamed = True
+            st.text += delta
             extras = {"refusal": True} if etype == "response.refusal.delta" else None
             return [TextDelta(delta, extras)] if delta or extras else []
         if etype in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             return self._reasoning_delta(ev, etype)
+        if etype == "response.reasoning_summary_part.added":
+            return self._open_summary(ev, self._index(ev))
         if etype in (
             "response.function_call_arguments.delta",
             "response.custom_tool_call_input.delta",
@@ -928,19 +947,27 @@ class StreamDecoder:
         delta = ev.get("delta")
         if not isinstance(delta, str):
             raise _bad(f"{etype} without a string delta")
-        self._seen_items = True
         index = self._index(ev)
+        out = self._open_summary(ev, index)
         st = self._state(index)
         st.text_streamed = True
-        out: list[Delta] = []
-        si = _int(ev.get("summary_index"))
-        if etype == "response.reasoning_summary_text.delta" and si is not None:
-            if st.summary_index is not None and si != st.summary_index:
-                out.append(ReasoningDelta(text=SUMMARY_SEPARATOR, block=index))
-            st.summary_index = si
         if delta:
+            st.text += delta
             out.append(ReasoningDelta(text=delta, block=index))
         return out
+
+    def _open_summary(self, ev: dict[str, Any], index: int) -> list[Delta]:
+        """Summary entry N of a reasoning item starts after N separators (see SUMMARY_SEPARATOR)."""
+        self._seen_items = True
+        si = _int(ev.get("summary_index"))
+        st = self._state(index)
+        if ev.get("type") == "response.reasoning_text.delta" or si is None or si <= st.seps:
+            return []
+        sep = SUMMARY_SEPARATOR * (si - st.seps)
+        st.seps = si
+        st.text += sep
+        st.text_streamed = True
+        return [ReasoningDelta(text=sep, block=index)]
 
     def _item_of(self, ev: dict[str, Any]) -> dict[str, Any]:
         item = ev.get("item")
@@ -978,22 +1005,24 @@ class StreamDecoder:
             parts = _message_parts(item)
             if not st.text_streamed:
                 return [TextDelta(p.text, p.extras) for p in parts]
-            # text arrived as deltas; only what rides on it (annotations) is new here
-            return [
-                TextDelta("", p.extras) for p in parts if p.extras and "annotations" in p.extras
-            ]
+            # text arrived as deltas: what is new here is any text the deltas missed and what
+            # rides on it (annotations)
+            out: list[Delta] = []
+            rest = _rest("".join(p.text for p in parts), st.text)
+            if rest:
+                out.append(TextDelta(rest))
+            out.extend(TextDelta("", p.extras) for p in parts if p.extras)
+            return out
         if itype == "reasoning":
-            text, keep = _summary_text(item)
-            enc = item.get("encrypted_content")
-            extras = {**_reasoning_extras(item), **keep}
-            return [
-                ReasoningDelta(
-                    text="" if st.text_streamed else text,
-                    redacted=enc if isinstance(enc, str) else None,
-                    block=index,
-                    extras=extras or None,
-                )
-            ]
+            out = []
+            for p in _reasoning_parts(item, index):
+                if p.redacted is not None:
+                    out.append(ReasoningDelta(redacted=p.redacted, block=index, extras=p.extras))
+                    continue
+                text = _rest(p.text, st.text) if st.text_streamed else p.text
+                if text or p.extras:
+                    out.append(ReasoningDelta(text=text, block=index, extras=p.extras))
+            return out
         if itype in ("function_call", "custom_tool_call"):
             part = _call_part(item)
             self._has_calls = True
