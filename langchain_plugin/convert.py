@@ -423,12 +423,19 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
 
 
 def _same_args(raw: str, args: Any) -> bool:
-    if raw == "" and args == {}:
-        return True
+    """Do the parsed ``args`` still say what the raw text said (i.e. were they not edited)?"""
+    if raw.strip() == "":
+        return args == {}
     try:
-        return json.loads(raw) == args
+        return bool(json.loads(raw) == args)
     except ValueError:
-        return False
+        # An aggregated stream parses broken JSON leniently (parse_partial_json): compare alike.
+        from langchain_core.utils.json import parse_partial_json
+
+        try:
+            return bool(parse_partial_json(raw) == args)
+        except ValueError:
+            return False
 
 
 # =============================================================================================
@@ -601,19 +608,25 @@ class StreamConverter:
 
     Text is streamed as plain string content until a reasoning, text-with-extras or server tool
     piece shows up; from then on every piece is a list block with an ``index`` so LangChain's
-    chunk merging folds the pieces of one part into one block. Reasoning part boundaries follow
-    the accumulator's rule: a signature or redacted delta closes the current reasoning part.
-    Usage, finish reason and model name are held back and sent once, on the last chunk.
+    chunk merging folds the pieces of one part into one block. Part boundaries and reasoning
+    block numbers follow :class:`core.accumulator.StreamAccumulator` exactly (a signature closes
+    a reasoning part, a redacted piece is a part of its own, adjacent reasoning parts share a
+    block), so the summed chunks convert back to the accumulator's parts. Usage, finish reason
+    and model name are held back and sent once, on the last chunk.
     """
 
     __slots__ = (
-        "_block",
-        "_closed",
         "_index",
         "_item_sent",
-        "_kind",
+        "_last_block",
+        "_last_kind",
         "_list_mode",
+        "_next_block",
+        "_open_text",
+        "_r_block",
+        "_r_index",
         "_raw_calls",
+        "_text_index",
         "finish_reason",
         "id",
         "meta_extras",
@@ -622,128 +635,164 @@ class StreamConverter:
     )
 
     def __init__(self, model: str | None = None) -> None:
-        self._index = -1
-        self._kind: str | None = None
-        self._closed = False
-        self._block: int | None = None
+        self._index = -1  # last LangChain block index handed out
         self._list_mode = False
-        self._raw_calls: dict[int, dict[str, Any]] = {}
+        self._last_kind: str | None = None  # kind of the last neutral part started
+        self._last_block: int | None = None
+        self._next_block = 0
+        self._open_text = False
+        self._text_index: int | None = None
+        self._r_index: int | None = None  # the open reasoning part's block index
+        self._r_block: int | None = None
         self._item_sent: dict[str, Any] = {}
+        self._raw_calls: dict[int, dict[str, Any]] = {}
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.model = model
         self.id: str | None = None
         self.meta_extras: dict[str, Any] = {}
 
-    def _new(self, kind: str) -> int:
+    def _new_index(self) -> int:
         self._index += 1
-        self._kind = kind
-        self._closed = False
-        self._block = None
+        self._item_sent = {}
         return self._index
 
+    def _new_extras(self, extras: dict[str, Any] | None) -> dict[str, Any] | None:
+        # LangChain concatenates repeated string values when merging: send each key once.
+        if not extras:
+            return None
+        new = {k: v for k, v in extras.items() if k not in self._item_sent}
+        if new:
+            self._item_sent.update(new)
+        return new or None
+
     def feed(self, delta: Delta) -> AIMessageChunk | None:
-        if isinstance(delta, TextDelta):
-            return self._text(delta)
-        if isinstance(delta, ReasoningDelta):
-            return self._reasoning(delta)
-        if isinstance(delta, ToolCallDelta):
-            raw = self._raw_calls.get(delta.index)
-            if raw is None:
-                raw = self._raw_calls[delta.index] = {
-                    "id": delta.id or "",
-                    "type": delta.kind,
-                    "function": {"name": delta.name or "", "arguments": ""},
-                }
-            else:
-                if delta.id and not raw["id"]:
-                    raw["id"] = delta.id
-                if delta.name and not raw["function"]["name"]:
-                    raw["function"]["name"] = delta.name
-            raw["function"]["arguments"] += delta.arguments
-            if delta.extras:
-                raw.setdefault("extras", {}).update(delta.extras)
-            return AIMessageChunk(
-                content="",
-                tool_call_chunks=[
-                    tool_call_chunk(
-                        name=delta.name, args=delta.arguments, id=delta.id, index=delta.index
-                    )
-                ],
-                id=self.id,
-            )
-        if isinstance(delta, UsageDelta):
-            self.usage = delta.usage
-            return None
-        if isinstance(delta, FinishDelta):
-            self.finish_reason = delta.reason
-            return None
-        if isinstance(delta, MetaDelta):
-            if delta.id:
-                self.id = delta.id
-            if delta.model:
-                self.model = delta.model
-            if delta.extras:
-                self.meta_extras.update(delta.extras)
-            return None
-        if isinstance(delta, ServerToolDelta):
+        t = type(delta)
+        if t is TextDelta:
+            return self._text(cast(TextDelta, delta))
+        if t is ReasoningDelta:
+            return self._reasoning(cast(ReasoningDelta, delta))
+        if t is ToolCallDelta:
+            return self._tool(cast(ToolCallDelta, delta))
+        if t is UsageDelta:
+            self.usage = cast(UsageDelta, delta).usage
+        elif t is FinishDelta:
+            self.finish_reason = cast(FinishDelta, delta).reason
+        elif t is MetaDelta:
+            meta = cast(MetaDelta, delta)
+            if meta.id:
+                self.id = meta.id
+            if meta.model:
+                self.model = meta.model
+            if meta.extras:
+                self.meta_extras.update(meta.extras)
+        elif t is ServerToolDelta:
             self._list_mode = True
-            block = server_tool_block(delta.item)
-            block["index"] = self._new("server")
+            self._open_text = False
+            self._r_index = None
+            self._last_kind = "server"
+            block = server_tool_block(cast(ServerToolDelta, delta).item)
+            block["index"] = self._new_index()
             return AIMessageChunk(content=[block], id=self.id)
         return None
 
     def _text(self, delta: TextDelta) -> AIMessageChunk | None:
-        if not self._list_mode and not delta.extras:
-            if not delta.text:
+        if not self._open_text:
+            if not delta.text and not delta.extras:
                 return None
-            self._kind = "text"
-            return AIMessageChunk(content=delta.text, id=self.id)
+            self._open_text = True
+            self._text_index = None
+            self._r_index = None
+            self._last_kind = "text"
+        if not self._list_mode and not delta.extras:
+            return AIMessageChunk(content=delta.text, id=self.id) if delta.text else None
         self._list_mode = True
-        if self._kind == "text" and self._index >= 0:
-            index = self._index
-        else:
-            index = self._new("text")
-            self._item_sent = {}
-        block: dict[str, Any] = {"type": "text", "text": delta.text, "index": index}
-        if delta.extras:
-            # LangChain concatenates repeated string values when merging: send each key once.
-            new = {k: v for k, v in delta.extras.items() if k not in self._item_sent}
-            if new:
-                self._item_sent.update(new)
-                block["extras"] = new
+        if self._text_index is None:
+            self._text_index = self._new_index()
+        block: dict[str, Any] = {"type": "text", "text": delta.text, "index": self._text_index}
+        extras = self._new_extras(delta.extras)
+        if extras:
+            block["extras"] = extras
         return AIMessageChunk(content=[block], id=self.id)
+
+    def _tool(self, delta: ToolCallDelta) -> AIMessageChunk:
+        raw = self._raw_calls.get(delta.index)
+        if raw is None:
+            raw = self._raw_calls[delta.index] = {
+                "id": delta.id or "",
+                "type": delta.kind,
+                "function": {"name": delta.name or "", "arguments": ""},
+            }
+            self._open_text = False
+            self._r_index = None
+            self._last_kind = "tool"
+        else:
+            if delta.id and not raw["id"]:
+                raw["id"] = delta.id
+            if delta.name and not raw["function"]["name"]:
+                raw["function"]["name"] = delta.name
+        raw["function"]["arguments"] += delta.arguments
+        if delta.extras:
+            raw.setdefault("extras", {}).update(delta.extras)
+        return AIMessageChunk(
+            content="",
+            tool_call_chunks=[
+                tool_call_chunk(
+                    name=delta.name, args=delta.arguments, id=delta.id, index=delta.index
+                )
+            ],
+            id=self.id,
+        )
+
+    def _start_reasoning(self, block: int | None) -> tuple[int, int]:
+        if block is None:
+            if self._last_kind == "reasoning" and self._last_block is not None:
+                block = self._last_block
+            else:
+                block = self._next_block
+                self._next_block += 1
+        elif block >= self._next_block:
+            self._next_block = block + 1
+        self._open_text = False
+        self._last_kind = "reasoning"
+        self._last_block = block
+        return self._new_index(), block
 
     def _reasoning(self, delta: ReasoningDelta) -> AIMessageChunk | None:
         self._list_mode = True
-        same = (
-            self._kind == "reasoning"
-            and not self._closed
-            and (delta.block is None or self._block is None or delta.block == self._block)
-        )
-        first = not same
-        index = self._index if same else self._new("reasoning")
+        index = self._r_index
+        if index is not None and delta.block is not None and delta.block != self._r_block:
+            index = None
+        started: int | None = None
+        if delta.redacted is not None:
+            index, started = self._start_reasoning(delta.block)
+            self._r_index = None
+        else:
+            if delta.text and index is None:
+                index, started = self._start_reasoning(delta.block)
+                self._r_index, self._r_block = index, started
+            if delta.signature is not None:
+                if index is None:
+                    index, started = self._start_reasoning(delta.block)
+                self._r_index = None  # a signature closes the item
+            elif index is None:
+                if not delta.extras:
+                    return None
+                index, started = self._start_reasoning(delta.block)
+                self._r_index, self._r_block = index, started
         block: dict[str, Any] = {"type": "reasoning", "reasoning": delta.text, "index": index}
         extras: dict[str, Any] = {}
         if delta.signature is not None:
             extras["signature"] = delta.signature
         if delta.redacted is not None:
             extras["redacted"] = delta.redacted
-        if first:
-            self._item_sent = {}
-            if delta.block is not None:
-                extras["block"] = delta.block  # ints are summed by LangChain's merge: send once
-                self._block = delta.block
-        if delta.extras:
-            # LangChain concatenates repeated string values when merging: send each key once.
-            new = {k: v for k, v in delta.extras.items() if k not in self._item_sent}
-            if new:
-                self._item_sent.update(new)
-                extras["item"] = new
+        if started is not None:
+            extras["block"] = started  # ints are summed by LangChain's merge: send once
+        item = self._new_extras(delta.extras)
+        if item:
+            extras["item"] = item
         if extras:
             block["extras"] = extras
-        if delta.signature is not None or delta.redacted is not None:
-            self._closed = True
         return AIMessageChunk(content=[block], id=self.id)
 
     def last_chunk(self, *, include_usage: bool = True) -> AIMessageChunk:

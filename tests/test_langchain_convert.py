@@ -16,6 +16,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from core.accumulator import StreamAccumulator
 from core.errors import InvalidRequestError
 from core.types import (
     ChatResponse,
@@ -216,6 +217,13 @@ def test_stream_usage_can_be_dropped() -> None:
     assert full.usage_metadata is None
 
 
+def _accumulated(deltas):
+    acc = StreamAccumulator()
+    for d in deltas:
+        acc.add(d)
+    return acc.response().parts
+
+
 def test_stream_reasoning_merges_per_index() -> None:
     deltas = [
         MetaDelta(id="r", model="m"),
@@ -233,16 +241,19 @@ def test_stream_reasoning_merges_per_index() -> None:
     blocks = full.content_blocks
     assert [b["type"] for b in blocks] == ["reasoning", "reasoning", "reasoning", "text"]
     assert blocks[0]["reasoning"] == "Let me think."
-    assert blocks[0]["extras"] == {"signature": "SIG"}
+    assert blocks[0]["extras"] == {"signature": "SIG", "block": 0}
     back = ai_message_to_neutral(full)
     assert back.parts == [
-        ReasoningPart(text="Let me think.", signature="SIG"),
-        ReasoningPart(redacted="RED"),
-        ReasoningPart(text="more"),
+        ReasoningPart(text="Let me think.", signature="SIG", block=0),
+        ReasoningPart(redacted="RED", block=0),
+        ReasoningPart(text="more", block=0),
         TextPart("The answer."),
     ]
+    assert back.parts == _accumulated(deltas)
     # a streamed reasoning piece is a reasoning chunk with an index
-    assert chunks[0].content == [{"type": "reasoning", "reasoning": "Let ", "index": 0}]
+    assert chunks[0].content == [
+        {"type": "reasoning", "reasoning": "Let ", "index": 0, "extras": {"block": 0}}
+    ]
 
 
 def test_stream_item_extras_sent_once() -> None:
@@ -259,6 +270,69 @@ def test_stream_item_extras_sent_once() -> None:
         ReasoningPart(text="ab", signature="s", block=0, extras={"id": "rs_1"}),
         TextPart("xy", extras={"thoughtSignature": "T"}),
     ]
+    assert back.parts == _accumulated(deltas)
+
+
+_PIECES = [
+    TextDelta("t1 "),
+    TextDelta("t2"),
+    ReasoningDelta("r1 "),
+    ReasoningDelta("r2"),
+    ReasoningDelta(signature="S"),
+    ReasoningDelta(redacted="X"),
+    ReasoningDelta("rb1", block=1),
+    ReasoningDelta("rb3", block=3),
+    ToolCallDelta(0, id="c0", name="f", arguments='{"a": '),
+    ToolCallDelta(0, arguments="1}"),
+    ToolCallDelta(1, id="c1", name="g", arguments="{}"),
+    ServerToolDelta({"type": "web_search_call", "id": "w"}),
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_stream_matches_accumulator(seed: int) -> None:
+    """Whatever the delta order, summed chunks convert back to the accumulator's parts."""
+    import random
+
+    rng = random.Random(seed)
+    deltas = [copy.deepcopy(rng.choice(_PIECES)) for _ in range(rng.randint(1, 14))]
+    # tool-call continuation pieces need their opening piece first
+    seen: set[int] = set()
+    ordered = []
+    for d in deltas:
+        if isinstance(d, ToolCallDelta) and d.id is None and d.index not in seen:
+            continue
+        if isinstance(d, ToolCallDelta):
+            if d.id is not None and d.index in seen:
+                continue
+            seen.add(d.index)
+        ordered.append(d)
+    if not any(isinstance(d, (TextDelta, ReasoningDelta)) for d in ordered):
+        ordered.append(TextDelta("end"))
+    _, full = _sum(ordered)
+    expected = _accumulated(ordered)
+    got = ai_message_to_neutral(full).parts
+    assert _wire_view(got) == _wire_view(expected)
+
+
+def _wire_view(parts):
+    """What the chat wire keeps: content parts in order (adjacent plain texts joined, as the
+    codec sends them), and tool calls in order (they travel in their own list)."""
+    content: list = []
+    for p in parts:
+        if isinstance(p, ToolCallPart):
+            continue
+        if (
+            isinstance(p, TextPart)
+            and not p.extras
+            and content
+            and isinstance(content[-1], TextPart)
+            and not content[-1].extras
+        ):
+            content[-1] = TextPart(content[-1].text + p.text)
+        else:
+            content.append(p)
+    return content, [p for p in parts if isinstance(p, ToolCallPart)]
 
 
 def test_stream_tool_calls() -> None:
