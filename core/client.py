@@ -190,8 +190,10 @@ class DatabricksChatClient:
         self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
     ) -> tuple[ModuleType, bytes]:
         codec = self._codec(route.api)
+        # the Responses codec refuses stateful params unless the model is external
+        extra = {"external": self.settings.external_model} if route.api == "responses" else {}
         body = codec.build_request(
-            messages, params, model=route.body_model, info=self.info, stream=stream
+            messages, params, model=route.body_model, info=self.info, stream=stream, **extra
         )
         return codec, self._encode(body)
 
