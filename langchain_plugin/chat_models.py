@@ -381,7 +381,7 @@ class ChatDatabricks(BaseChatModel):
 
         formatted: list[dict[str, Any]] = []
         for tool in tools:
-            if isinstance(tool, Mapping) and tool.get("type") not in (None, "function"):
+            if _is_builtin_tool(tool):
                 formatted.append(dict(tool))  # Responses built-in / custom tools pass through
             else:
                 formatted.append(convert_to_openai_tool(tool, strict=strict))
@@ -418,7 +418,9 @@ class ChatDatabricks(BaseChatModel):
 
         if kwargs:
             raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
-        is_pydantic = isinstance(schema, type) and issubclass(schema, BaseModel)
+        from langchain_core.utils.pydantic import is_basemodel_subclass
+
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)  # v1 and v2
         if method != "json_mode" and schema is None:
             raise ValueError(f"method={method!r} needs a schema")
         ls_format: dict[str, Any] = {
@@ -483,6 +485,16 @@ class ChatDatabricks(BaseChatModel):
             [parser_none], exception_key="parsing_error"
         )
         return RunnableMap(raw=llm) | parser_with_fallback
+
+
+def _is_builtin_tool(tool: Any) -> bool:
+    """A Responses built-in or free-text ``custom`` tool (not a schema or function to convert)."""
+    return (
+        isinstance(tool, Mapping)
+        and isinstance(tool.get("type"), str)
+        and tool["type"] not in ("function", "object")
+        and not any(k in tool for k in ("input_schema", "parameters", "properties", "function"))
+    )
 
 
 def _normalize_tool_choice(choice: Any, names: list[str]) -> str | dict[str, Any]:
