@@ -26,7 +26,9 @@ class ClientSettings(BaseModel):
     ``DATABRICKS_CONFIG_PROFILE``, ``DATABRICKS_CONFIG_FILE``) and then from ``~/.databrickscfg``.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", frozen=False)
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
+    )
 
     model: str | None = None
     host: str | None = None
