@@ -26,6 +26,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
+    TextBlock,
     ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
@@ -63,10 +64,10 @@ from llamaindex_plugin.convert import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.client import DatabricksChatClient
     from llama_index.core.prompts import BasePromptTemplate
     from llama_index.core.tools.types import BaseTool
 
+    from core.client import DatabricksChatClient
     from core.registry import ModelInfo
 
 dispatcher = instrument.get_dispatcher(__name__)
@@ -124,34 +125,62 @@ def _parse_structured(output_cls: type[Model], text: str | None) -> Model:
 
 
 class _StreamFolder:
-    """Folds neutral deltas with core's accumulator; builds cumulative LlamaIndex responses."""
+    """Folds neutral deltas with core's accumulator; builds cumulative LlamaIndex responses.
 
-    __slots__ = ("acc", "completion")
+    Text deltas that extend the current text part take a fast path (the previous chunk's blocks
+    plus a longer last ``TextBlock``) instead of re-reading the whole accumulated response; any
+    other delta rebuilds the message from ``StreamAccumulator.response()``. Earlier chunks are
+    never mutated.
+    """
+
+    __slots__ = ("acc", "completion", "_blocks", "_kwargs", "_text", "_text_tail")
 
     def __init__(self, completion: bool = False) -> None:
         from core.accumulator import StreamAccumulator
 
         self.acc = StreamAccumulator()
         self.completion = completion
+        self._blocks: list[Any] = []
+        self._kwargs: dict[str, Any] = {}
+        self._text = ""
+        self._text_tail = False  # the accumulated parts end with a text part
 
     def feed(self, delta: Delta) -> Any:
         self.acc.add(delta)
         if isinstance(delta, TextDelta):
-            return self._chunk(delta.text, None)
+            if self.completion:
+                self._text += delta.text
+                return CompletionResponse(text=self._text, delta=delta.text)
+            if self._text_tail and delta.extras is None:
+                last = self._blocks[-1]
+                self._blocks = [*self._blocks[:-1], TextBlock(text=last.text + delta.text)]
+                message = ChatMessage(
+                    role=MessageRole.ASSISTANT, blocks=self._blocks, additional_kwargs=dict(self._kwargs)
+                )
+                return ChatResponse(message=message, delta=delta.text)
+            return self._rebuild(delta.text, None)
         if isinstance(delta, ReasoningDelta):
-            return self._chunk("", delta.text or None)
+            if self.completion:
+                return CompletionResponse(
+                    text=self._text, delta="", additional_kwargs={"thinking_delta": delta.text}
+                ) if delta.text else None
+            return self._rebuild("", delta.text or None)
         if isinstance(delta, (ToolCallDelta, ServerToolDelta)):
-            return self._chunk("", None)
+            if self.completion:
+                return None
+            return self._rebuild("", None)
         return None  # usage / finish / meta: carried by the final chunk
 
-    def _chunk(self, text: str, thinking: str | None) -> Any:
-        response = self.acc.response()
-        extra: dict[str, Any] = {}
-        if thinking:
-            extra["thinking_delta"] = thinking
-        if self.completion:
-            return CompletionResponse(text=response.text, delta=text, additional_kwargs=extra)
-        return ChatResponse(message=parts_to_message(response.parts), delta=text, additional_kwargs=extra)
+    def _rebuild(self, text: str, thinking: str | None) -> ChatResponse:
+        parts = self.acc.response().parts
+        message = parts_to_message(parts)
+        self._blocks = list(message.blocks)
+        self._kwargs = message.additional_kwargs
+        self._text_tail = bool(parts) and isinstance(parts[-1], TextPart) and isinstance(
+            self._blocks[-1] if self._blocks else None, TextBlock
+        )
+        extra = {"thinking_delta": thinking} if thinking else {}
+        return ChatResponse(message=message, delta=text, additional_kwargs=extra)
 
     def final(self) -> Any:
         response = self.acc.response()
@@ -314,7 +343,6 @@ class Databricks(FunctionCallingLLM):
 
     def _make_client(self) -> DatabricksChatClient:
         from core.client import DatabricksChatClient
-
         from core.settings import ClientSettings
 
         settings = ClientSettings(

@@ -13,6 +13,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -39,6 +41,7 @@ from core.types import (
     ReasoningDelta,
     ReasoningPart,
     ResponseFormat,
+    ServerToolDelta,
     TextDelta,
     TextPart,
     ToolCallDelta,
@@ -47,6 +50,7 @@ from core.types import (
     UsageDelta,
 )
 from llamaindex_plugin import Databricks
+from llamaindex_plugin.convert import parts_to_message
 
 
 class FakeClient:
@@ -415,3 +419,44 @@ def test_as_structured_llm(make_llm) -> None:
     resp = sllm.chat([ChatMessage(role="user", content="make one")])
     assert resp.raw == Person(name="F", age=2)
     assert json.loads(resp.message.content) == {"name": "F", "age": 2}
+
+
+# ------------------------------------------------------------------------------------------------
+# streaming: every chunk equals a from-scratch fold of the deltas so far; chunks never change
+# ------------------------------------------------------------------------------------------------
+
+
+_delta = st.one_of(
+    st.builds(TextDelta, st.text(min_size=1, max_size=5)),
+    st.builds(TextDelta, st.text(min_size=1, max_size=3), st.just({"thoughtSignature": "ts"})),
+    st.builds(ReasoningDelta, text=st.text(min_size=1, max_size=5)),
+    st.builds(ReasoningDelta, signature=st.just("sig")),
+    st.builds(ToolCallDelta, index=st.integers(0, 1), id=st.sampled_from([None, "c0", "c1"]),
+              name=st.sampled_from([None, "f"]), arguments=st.sampled_from(['{"a"', ": 1}", ""])),
+    st.builds(ServerToolDelta, st.just({"type": "mcp_call", "id": "m1"})),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_delta, max_size=25))
+def test_stream_chunks_match_full_fold(deltas) -> None:
+    from core.accumulator import StreamAccumulator
+    from llamaindex_plugin.llm import _StreamFolder
+
+    folder = _StreamFolder()
+    acc = StreamAccumulator()
+    seen: list[tuple[Any, str]] = []
+    for d in deltas:
+        acc.add(d)
+        chunk = folder.feed(d)
+        if chunk is None:
+            continue
+        expected = parts_to_message(acc.response().parts)
+        snapshot = chunk.message.model_dump_json()
+        assert chunk.message.blocks == expected.blocks
+        assert chunk.message.additional_kwargs == expected.additional_kwargs
+        seen.append((chunk, snapshot))
+    final = folder.final()
+    assert final.message.blocks == parts_to_message(acc.response().parts).blocks
+    for chunk, snapshot in seen:  # nothing yielded earlier was mutated later
+        assert chunk.message.model_dump_json() == snapshot
