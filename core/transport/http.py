@@ -15,7 +15,9 @@
 * Streams: retried only before the first event; afterwards a lost connection is a
   ``StreamInterruptedError``. Events are yielded as soon as they arrive (httpx-sse).
 * The ``Authorization`` header is only ever sent to origins registered with :meth:`allow_url`
-  (the workspace, a ``base_url``, app URLs the workspace returned); a redirect elsewhere loses it.
+  (the workspace, a ``base_url``, app URLs the workspace returned). A redirect to another origin
+  loses it: httpx drops it on cross-origin redirects (whatever way it was set, checked in
+  tests), and our request hook drops it again for any origin not registered.
 """
 
 from __future__ import annotations
