@@ -515,7 +515,16 @@ def test_parse_raw_reasoning_content_when_no_summary():
     }
     part = codec.parse_response({"output": [item]}).parts[0]
     assert part.text == "raw"
-    assert build([Message("assistant", [part])])["input"] == [item]
+    assert build([Message("assistant", [part])], external=True)["input"] == [item]
+
+
+def test_unencrypted_reasoning_dropped_unless_external():
+    """Stateless endpoints cannot resolve a reasoning item by id: only encrypted ones go back."""
+    item = {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "s"}]}
+    parts = codec.parse_response({"output": [item, _msg("answer")]}).parts
+    history = [Message("assistant", parts)]
+    assert [i["type"] for i in build(history)["input"]] == ["message"]
+    assert build(history, external=True)["input"][0] == item
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,7 @@ def build_request(
     body: dict[str, Any] = {}
     if model is not None:
         body["model"] = model
-    body["input"] = _input_items(messages)
+    body["input"] = _input_items(messages, keep_unencrypted=external)
 
     if params.instructions is not None:
         body["instructions"] = params.instructions
@@ -332,12 +332,12 @@ def _content_list(parts: list[TextPart | MediaPart]) -> list[dict[str, Any]]:
     return out
 
 
-def _input_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def _input_items(messages: Sequence[Message], *, keep_unencrypted: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     custom_call_ids: set[str] = set()
     for msg in messages:
         if msg.role == "assistant":
-            _assistant_items(msg, items, custom_call_ids)
+            _assistant_items(msg, items, custom_call_ids, keep_unencrypted)
             continue
         content: list[TextPart | MediaPart] = []
         for part in msg.parts:
@@ -364,7 +364,9 @@ def _input_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return items
 
 
-def _assistant_items(msg: Message, items: list[dict[str, Any]], custom_ids: set[str]) -> None:
+def _assistant_items(
+    msg: Message, items: list[dict[str, Any]], custom_ids: set[str], keep_unencrypted: bool
+) -> None:
     texts: list[TextPart] = []
     reasoning: list[ReasoningPart] = []
 
@@ -390,7 +392,7 @@ def _assistant_items(msg: Message, items: list[dict[str, Any]], custom_ids: set[
 
     def flush_reasoning() -> None:
         if reasoning:
-            item = _reasoning_item(reasoning)
+            item = _reasoning_item(reasoning, keep_unencrypted)
             if item is not None:
                 items.append(item)
             reasoning.clear()
@@ -432,17 +434,21 @@ def _ids_differ(a: ReasoningPart, b: ReasoningPart) -> bool:
     return ia is not None and ib is not None and ia != ib
 
 
-def _reasoning_item(parts: list[ReasoningPart]) -> dict[str, Any] | None:
-    """One wire reasoning item from the parts of one block, sent back exactly as received."""
+def _reasoning_item(parts: list[ReasoningPart], keep_unencrypted: bool) -> dict[str, Any] | None:
+    """One wire reasoning item from the parts of one block, sent back exactly as received.
+
+    Pay-per-token endpoints (and agents) are stateless: a reasoning item is only meaningful to
+    them with its ``encrypted_content``; one without it (``include`` did not ask for it) would
+    be looked up by id and refused, so it is dropped, as omitting reasoning is always valid.
+    External models (``external=True``) may store responses: their items go back by id.
+    """
     extras: dict[str, Any] = {}
     for p in parts:
         if p.extras:
             extras.update(p.extras)
     encrypted = next((p.redacted for p in parts if p.redacted is not None), None)
     item_id = extras.get("id")
-    if encrypted is None and not isinstance(item_id, str):
-        # Without encrypted content or an id the server cannot resolve the item (the endpoints
-        # are stateless): drop it, as omitting reasoning entirely is valid.
+    if encrypted is None and not (keep_unencrypted and isinstance(item_id, str)):
         return None
     text = "".join(p.text for p in parts)
     original = extras.pop("summary", None)
