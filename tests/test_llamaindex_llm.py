@@ -460,3 +460,31 @@ def test_stream_chunks_match_full_fold(deltas) -> None:
     assert final.message.blocks == parts_to_message(acc.response().parts).blocks
     for chunk, snapshot in seen:  # nothing yielded earlier was mutated later
         assert chunk.message.model_dump_json() == snapshot
+
+
+def test_import_is_cheap() -> None:
+    """``import llamaindex_plugin`` loads nothing; the class loads no HTTP stack until used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "import llama_index.core\n"
+        "t = time.perf_counter()\n"
+        "import llamaindex_plugin\n"
+        "assert 'llama_index.core' in sys.modules\n"
+        "assert not any(m.startswith(('core', 'llamaindex_plugin.')) for m in sys.modules), sorted(sys.modules)\n"
+        "from llamaindex_plugin import Databricks\n"
+        "heavy = [m for m in ('core.client', 'core.transport', 'core.settings', 'core.codecs', 'aiohttp')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_from_dict_round_trip(make_llm) -> None:
+    llm = make_llm(host="https://x.example.com", token="dapi0123", temperature=0.3, reasoning_effort="low")
+    clone = Databricks.from_dict(llm.to_dict(), token="dapi0123")
+    assert clone.to_dict() == llm.to_dict()
+    assert clone.client.settings.token.get_secret_value() == "dapi0123"
