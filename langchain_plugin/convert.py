@@ -91,7 +91,9 @@ def _append_message(out: list[Message], msg: BaseMessage) -> None:
     elif isinstance(msg, HumanMessage):
         _append_user(out, msg.content, msg.name)
     elif isinstance(msg, SystemMessage):
-        role = "developer" if msg.additional_kwargs.get("__openai_role__") == "developer" else "system"
+        role = (
+            "developer" if msg.additional_kwargs.get("__openai_role__") == "developer" else "system"
+        )
         out.append(Message(role, _content_parts(msg.content), name=msg.name))
     elif isinstance(msg, ChatMessage):
         role = _CHAT_ROLE_ALIASES.get(msg.role, msg.role)
@@ -200,7 +202,9 @@ def _content_block(block: Mapping[str, Any]) -> Part | None:
         if not isinstance(url, str) or not url:
             raise InvalidRequestError(f"{btype} block without a url")
         return MediaPart(
-            "video" if btype == "video_url" else "audio", url=url, mime_type=_mime_from_data_url(url)
+            "video" if btype == "video_url" else "audio",
+            url=url,
+            mime_type=_mime_from_data_url(url),
         )
     if btype == "input_audio":  # OpenAI chat style {"data": b64, "format": "wav"}
         ia = block.get("input_audio") or {}
@@ -298,7 +302,9 @@ def ai_message_to_neutral(msg: AIMessage) -> Message:
             btype = block.get("type")
             if btype == "text":
                 extras = block.get("extras")
-                parts.append(TextPart(block.get("text", ""), extras=dict(extras) if extras else None))
+                parts.append(
+                    TextPart(block.get("text", ""), extras=dict(extras) if extras else None)
+                )
             elif btype == "reasoning":
                 parts.extend(_reasoning_block_to_parts(block))
             elif btype == "thinking":  # Anthropic
