@@ -316,3 +316,29 @@ def test_non_openai_model_on_responses_gets_server_message(emu):
     ) as c:  # fmt: skip
         with pytest.raises(BadRequestError, match="OpenAI models"):
             c.complete([user("hi")], GenerationParams())
+
+
+def test_ai_gateway_responses_route(emu):
+    with DatabricksChatClient(
+        model="system.ai.gpt-5", host=emu.host, token=emu.token, use_responses_api=True
+    ) as c:
+        r = c.complete([user("via the gateway")], GenerationParams(reasoning_effort="low"))
+        streamed = fold(
+            c.stream([user("via the gateway")], GenerationParams(reasoning_effort="low"))
+        )
+    assert emu.requests[-1].path == "/ai-gateway/mlflow/v1/responses"
+    assert emu.requests[-1].json["model"] == "system.ai.gpt-5"
+    assert '"via the gateway"' in r.text and streamed.text == r.text
+    assert r.reasoning and streamed.reasoning[-1].redacted == r.reasoning[-1].redacted
+
+
+def test_transient_errors_are_retried(emu):
+    with DatabricksChatClient(
+        model=GPT5 + "+fault=503:1", host=emu.host, token=emu.token, use_responses_api=True,
+        max_retries=2,
+    ) as c:  # fmt: skip
+        emu.set_fault(None)
+        r = c.complete([user("retry me")], GenerationParams())
+    assert '"retry me"' in r.text
+    sent = [q for q in emu.requests if isinstance(q.json, dict) and q.json.get("model") == c.model]
+    assert len(sent) == 2  # one 503, one retry
