@@ -925,3 +925,17 @@ def test_stream_chat_agent_chunks():
     )
     assert [d.text for d in out if isinstance(d, TextDelta)] == ["hey", "!"]
     assert MetaDelta(extras={"custom_outputs": {"a": 1}}) in out
+
+
+def test_stream_item_id_then_output_index_is_one_item():
+    """Deltas keyed by item_id only, then the done event with an output_index: no duplicate."""
+    events = [
+        {"type": "response.output_text.delta", "item_id": "m1", "delta": "Hello"},
+        {
+            "type": "response.output_item.done",
+            "output_index": 0,
+            "item": _msg("Hello", item_id="m1"),
+        },
+    ]
+    _, out = feed_all(events)
+    assert [d.text for d in out if isinstance(d, TextDelta)] == ["Hello"]

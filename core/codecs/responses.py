@@ -857,16 +857,17 @@ class StreamDecoder:
     def _index(self, event: dict[str, Any], item: dict[str, Any] | None = None) -> int:
         oi = _int(event.get("output_index"))
         item_id = _str(event.get("item_id")) or (_str(item.get("id")) if item else None)
-        if oi is not None:
-            if item_id is not None:
-                self._id_index.setdefault(item_id, oi)
-            return oi
         if item_id is not None:
-            idx = self._id_index.get(item_id)
-            if idx is None:
-                idx = self._id_index[item_id] = self._next_index
+            known = self._id_index.get(item_id)
+            if known is not None:  # one item keeps one index, even if a later event adds one
+                return known
+            if oi is None:
+                oi = self._next_index
                 self._next_index += 1
-            return idx
+            self._id_index[item_id] = oi
+            return oi
+        if oi is not None:
+            return oi
         self._next_index += 1
         return self._next_index - 1
 
