@@ -310,7 +310,7 @@ def tool_to_neutral(tool: Any) -> Tool:
                 strict=fn.get("strict"),
             )
         return Tool(
-            name=tool.get("name", kind),
+            name=str(tool.get("name") or kind),
             description=tool.get("description") or "",
             kind=kind,
             raw=dict(tool),
@@ -346,7 +346,7 @@ def resolve_tool_choice(choice: Any, tool_required: bool = False) -> ToolChoice 
             return NamedToolChoice(str(name))
         kind = choice.get("type")
         if kind in ("auto", "none", "required"):
-            return kind  # type: ignore[no-any-return]
+            return kind
         if kind == "any":
             return "required"
     raise ValueError(f"unsupported tool_choice: {choice!r}")

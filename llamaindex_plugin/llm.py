@@ -653,7 +653,7 @@ class Databricks(FunctionCallingLLM):
         **prompt_args: Any,
     ) -> Model:
         if not self._use_json_schema():
-            return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+            return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
         dispatcher.event(
             LLMStructuredPredictStartEvent(
                 output_cls=output_cls, template=prompt, template_args=prompt_args
@@ -674,7 +674,7 @@ class Databricks(FunctionCallingLLM):
         **prompt_args: Any,
     ) -> Model:
         if not self._use_json_schema():
-            return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+            return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
         dispatcher.event(
             LLMStructuredPredictStartEvent(
                 output_cls=output_cls, template=prompt, template_args=prompt_args
