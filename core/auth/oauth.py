@@ -9,7 +9,6 @@ blocks its event loop and a sync owner never needs one.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import threading
@@ -129,6 +128,8 @@ class OAuthM2MAuth(AuthProvider):
             ) from None
 
     async def aheader(self) -> str:
+        import asyncio
+
         tok, fut, owner = self._claim()
         if tok is not None:
             return tok.header
@@ -199,6 +200,8 @@ class OAuthM2MAuth(AuthProvider):
         return _Token(f"{token_type} {data['access_token']}", max(expires_in, 0.0), now)
 
     def _wrap(self, exc: BaseException) -> BaseException:
+        import asyncio
+
         if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
             return AuthenticationError(
                 f"the OAuth token request to {self.token_url} was cancelled (method oauth-m2m)"

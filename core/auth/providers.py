@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +52,8 @@ class TokenProviderAuth(AuthProvider):
     def header(self) -> str:
         value = self._provider()
         if inspect.isawaitable(value):
+            import asyncio
+
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
@@ -123,4 +124,6 @@ class SdkAuth(AuthProvider):
 
     async def aheader(self) -> str:
         # authenticate() may do blocking I/O when it refreshes; keep it off the event loop.
+        import asyncio
+
         return await asyncio.to_thread(self.header)

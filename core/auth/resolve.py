@@ -9,7 +9,6 @@ in the same source without ``auth_type`` is an error naming both; we never pick 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,6 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from core.auth.base import AuthProvider
-from core.auth.config_file import config_path, load_profile
 from core.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +73,8 @@ class _Level:
 
 
 def is_loopback(hostname: str) -> bool:
+    import ipaddress
+
     name = hostname.strip("[]").lower()
     if name == "localhost":
         return True
@@ -111,6 +111,8 @@ def _secret(value: Any) -> SecretStr | None:
 
 
 def _levels(settings: ClientSettings) -> list[_Level]:
+    from core.auth.config_file import config_path, load_profile
+
     explicit = _Level(
         "arguments",
         {

@@ -7,7 +7,6 @@ non-JSON bodies (HTML error pages from proxies: their title or text, shortened).
 
 from __future__ import annotations
 
-import email.utils
 import html
 import json
 import re
@@ -55,6 +54,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # rare path; keeps ``import core.transport`` light
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

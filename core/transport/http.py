@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import platform
@@ -30,7 +29,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -46,6 +45,9 @@ from core.errors import (
     TimeoutError,
 )
 from core.transport.errors import error_from_response
+
+if TYPE_CHECKING:  # pragma: no cover
+    import asyncio
 
 logger = logging.getLogger("core.transport")
 
@@ -132,7 +134,7 @@ class HttpTransport:
         self._async: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         # Injectable for tests.
         self.sleep: Callable[[float], None] = time.sleep
-        self.asleep: Callable[[float], Any] = asyncio.sleep
+        self.asleep: Callable[[float], Any] = _asleep
         self.random: Callable[[], float] = random.random
 
     # -- configuration ---------------------------------------------------------------------
@@ -178,6 +180,8 @@ class HttpTransport:
         return client
 
     def async_client(self) -> httpx.AsyncClient:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is not None and not client.is_closed:
@@ -215,6 +219,8 @@ class HttpTransport:
             _close_async_from_outside(loop, client)
 
     async def aclose(self) -> None:
+        import asyncio
+
         try:
             current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - aclose is always awaited
@@ -467,6 +473,12 @@ class HttpTransport:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+async def _asleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 def _explicit_auth_ext(url: str, headers: Mapping[str, str] | None) -> dict[str, Any] | None:
     """A caller-supplied Authorization (e.g. HTTP Basic to the token endpoint) may go to
     the request's own origin, but still not to a redirect target elsewhere."""
@@ -495,7 +507,7 @@ def _json_of(response: httpx.Response, url: str, body: bytes | None = None) -> A
 def _map_exception(exc: Exception, url: str) -> DatabricksError:
     if isinstance(exc, DatabricksError):
         return exc
-    if isinstance(exc, httpx.TimeoutException):
+    if _is_timeout(exc):
         return TimeoutError(f"request to {url} timed out ({type(exc).__name__})")
     if isinstance(exc, (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError)):
         return ConnectionError(f"could not talk to {url}: {type(exc).__name__}: {exc}")
@@ -504,8 +516,21 @@ def _map_exception(exc: Exception, url: str) -> DatabricksError:
     return ConnectionError(f"request to {url} failed: {type(exc).__name__}: {exc}")
 
 
+def _is_timeout(exc: Exception) -> bool:
+    """A real timeout. httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (connection
+    refused, server disconnected) to ``httpx.ConnectTimeout``; its cause tells the truth."""
+    if not isinstance(exc, httpx.TimeoutException):
+        return False
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, asyncio.TimeoutError) or not _from_aiohttp(cause)
+
+
+def _from_aiohttp(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("aiohttp")
+
+
 def _interrupted(exc: Exception, url: str) -> DatabricksError:
-    if isinstance(exc, httpx.TimeoutException):
+    if _is_timeout(exc):
         return TimeoutError(f"stream from {url} stalled past the timeout ({type(exc).__name__})")
     return StreamInterruptedError(
         f"the connection to {url} was lost mid-stream ({type(exc).__name__}); "
@@ -530,6 +555,8 @@ def _abandon(client: httpx.AsyncClient) -> None:
 
 
 def _close_async_from_outside(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    import asyncio
+
     if loop.is_closed():
         _abandon(client)
         return
