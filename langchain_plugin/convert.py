@@ -242,6 +242,13 @@ def _standard_media(kind: str, block: Mapping[str, Any]) -> MediaPart:
     source_type = block.get("source_type")
     url = block.get("url")
     b64 = block.get("base64")
+    source = block.get("source")
+    if isinstance(source, dict):  # Anthropic: {"type": "base64"|"url", "media_type", "data"|"url"}
+        mime = mime or source.get("media_type")
+        if source.get("type") == "base64":
+            b64 = source.get("data")
+        elif source.get("type") == "url":
+            url = source.get("url")
     if source_type == "url":
         url = url or block.get("data")
     elif source_type == "base64":

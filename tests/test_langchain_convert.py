@@ -450,6 +450,13 @@ def test_basic_roles() -> None:
             MediaPart("audio", url="data:audio/mp3;base64,AAAA", mime_type="audio/mp3"),
         ),
         (
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+            },
+            MediaPart("image", url=f"data:image/png;base64,{PNG}", mime_type="image/png"),
+        ),
+        (
             {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}},
             MediaPart("video", url="https://x/v.mp4"),
         ),
