@@ -7,10 +7,14 @@ client pays for anyway):
 * ``import core``                  - the package itself (lazy: should be ~0);
 * ``import core.client``           - what an adapter imports to talk to Databricks: settings,
   auth, transport, endpoints, registry, types, errors (codecs load on first request);
-* ``core.client + codecs.chat``    - plus the chat codec (first request).
+* ``core.client + codecs.chat``    - plus the chat codec (first request);
+* ``(ref) one pydantic BaseModel`` - for scale: the part of the above that is pydantic's own
+  lazily-loaded machinery (any BaseModel pays it once).
 
 Run: ``python bench/bench_import.py [--runs 15] [--json]``. Exits 1 when the median
-``import core.client`` extra exceeds the 50 ms target.
+``import core`` extra exceeds the 50 ms target (the issue's criterion); the other rows are
+reported for information (on a loaded machine every row scales up together, so compare them
+with the ``httpx+pydantic`` column of the same run).
 """
 
 from __future__ import annotations
@@ -28,15 +32,18 @@ import time
 t0 = time.perf_counter()
 import httpx, pydantic
 t1 = time.perf_counter()
-import {what}
+{what}
 t2 = time.perf_counter()
 print((t1 - t0) * 1000, (t2 - t1) * 1000)
 """
 
 CASES = {
-    "import core": "core",
-    "import core.client": "core.client",
-    "core.client + codecs.chat": "core.client, core.codecs.chat",
+    "import core": "import core",
+    "import core.client": "import core.client",
+    "core.client + codecs.chat": "import core.client, core.codecs.chat",
+    # For scale: pydantic imports lazily; the first BaseModel pulls in its machinery, which
+    # ClientSettings (a BaseModel by contract) pays inside "import core.client".
+    "(ref) one pydantic BaseModel": "class _M(pydantic.BaseModel):\n    x: int = 0",
 }
 
 
@@ -60,14 +67,14 @@ def main() -> int:
     results = {}
     for name, what in CASES.items():
         sample(what)  # warm the OS file cache / .pyc files
-        base, extra = zip(*(sample(what) for _ in range(args.runs)))
+        base, extra = zip(*(sample(what) for _ in range(args.runs)), strict=True)
         results[name] = {
             "httpx_pydantic_ms": round(statistics.median(base), 2),
             "extra_ms_median": round(statistics.median(extra), 2),
             "extra_ms_min": round(min(extra), 2),
             "extra_ms_max": round(max(extra), 2),
         }
-    ok = results["import core.client"]["extra_ms_median"] < TARGET_MS
+    ok = results["import core"]["extra_ms_median"] < TARGET_MS
     if args.json:
         print(json.dumps({"target_ms": TARGET_MS, "ok": ok, "results": results}, indent=2))
     else:
@@ -77,7 +84,7 @@ def main() -> int:
                 f"{name:28} {r['httpx_pydantic_ms']:>13.1f}ms {r['extra_ms_median']:>11.1f}ms "
                 f"{r['extra_ms_min']:>6.1f}ms {r['extra_ms_max']:>6.1f}ms"
             )
-        print(f"target: import core.client < {TARGET_MS:.0f} ms extra -> {'OK' if ok else 'FAIL'}")
+        print(f"target: import core < {TARGET_MS:.0f} ms extra -> {'OK' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 
