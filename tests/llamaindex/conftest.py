@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,20 +18,31 @@ def emu() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def make_llm(emu: Emulator) -> Iterator[Callable[..., Databricks]]:
+def _made_llms() -> list[Databricks]:
+    return []
+
+
+@pytest.fixture
+def make_llm(emu: Emulator, _made_llms: list[Databricks]) -> Callable[..., Databricks]:
     """A fresh LLM per test (its async HTTP client belongs to this test's event loop)."""
-    made: list[Databricks] = []
 
     def make(model: str = "databricks-claude-sonnet-4-5", **kwargs: Any) -> Databricks:
         kwargs.setdefault("host", emu.host)
         kwargs.setdefault("token", emu.token)
         kwargs.setdefault("max_retries", 0)
         llm = Databricks(model=model, **kwargs)
-        made.append(llm)
+        _made_llms.append(llm)
         return llm
 
-    yield make
-    for llm in made:
+    return make
+
+
+@pytest.fixture(autouse=True)
+async def _close_llms(_made_llms: list[Databricks]) -> AsyncIterator[None]:
+    """Close every LLM a test made, on the test's own event loop (no leaked aiohttp sessions)."""
+    yield
+    for llm in _made_llms:
+        await llm.aclose()
         llm.close()
 
 
