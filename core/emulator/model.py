@@ -431,7 +431,7 @@ def generate(req: GenRequest) -> Plan:
     elif tool_results:
         names = {c.get("id"): c.get("name") for t in turns for c in t.tool_calls}
         pieces = [
-            f"The {names.get(t.tool_call_id) or 'tool'} tool returned {t.text.strip()}."
+            f"The {names.get(t.tool_call_id) or 'tool'} tool returned {t.text.strip().rstrip('.')}."
             for t in tool_results
         ]
         text = " ".join(pieces) + " That is the answer to your question."

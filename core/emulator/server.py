@@ -374,15 +374,30 @@ class EmulatorApp:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await resp.prepare(request)
+        try:
+            await self._write_events(request, resp, events, fault, delay, responses)
+        except ConnectionError:
+            pass  # the client went away (normal after it read what it wanted)
+        return resp
+
+    async def _write_events(
+        self,
+        request: web.Request,
+        resp: web.StreamResponse,
+        events: list[bytes],
+        fault: Fault | None,
+        delay: float,
+        responses: bool,
+    ) -> None:
         if fault is not None:
             cut = min(self.state.options.fault_after, max(len(events) - 1, 0))
             head = events[:cut]
             if fault.name == "malformed":
                 head.append(b'data: {"id": "chunk", "choices": [{"delta": {"content": "x\n\n')
-                tail_events = events[cut:]
+                events = events[cut:]
             elif fault.name == "error_event":
                 if responses:
-                    err = {
+                    err: dict[str, Any] = {
                         "type": "error",
                         "code": "server_error",
                         "message": "Emulated error event in the stream.",
@@ -398,9 +413,9 @@ class EmulatorApp:
                         }
                     }
                     head.append(b"data: " + _dumps(err) + b"\n\n")
-                tail_events = []
+                events = []
             else:  # disconnect
-                tail_events = []
+                events = []
             for ev in head:
                 await resp.write(ev)
                 if delay:
@@ -409,19 +424,15 @@ class EmulatorApp:
                 await asyncio.sleep(0)
                 if request.transport is not None:
                     request.transport.close()
-                return resp
-            events = tail_events
-            if fault.name == "error_event":
-                await resp.write_eof()
-                return resp
+                return
         if delay:
-            for ev in events:
+            for i, ev in enumerate(events):
+                if i:
+                    await asyncio.sleep(delay)
                 await resp.write(ev)
-                await asyncio.sleep(delay)
-        else:
+        elif events:
             await resp.write(b"".join(events))
         await resp.write_eof()
-        return resp
 
     # -- chat completions ----------------------------------------------------------------------
     async def chat(self, request: web.Request) -> web.StreamResponse:
