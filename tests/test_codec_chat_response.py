@@ -334,3 +334,9 @@ def test_round_trip_string_content_stays_string():
     body = build_request([Message("assistant", r.parts)], GenerationParams(), model=None,
                          info=CLAUDE, stream=False)
     assert body["messages"][0] == {"role": "assistant", "content": "plain"}
+
+
+def test_reasoning_object_of_other_servers_is_kept_not_parsed():
+    r = parse_response(body_with({"content": "x", "reasoning": {"effort": "low"}}))
+    assert r.parts == [TextPart("x")]
+    assert r.extras["message"] == {"reasoning": {"effort": "low"}}

@@ -285,3 +285,15 @@ def test_fuzz_deltas_are_well_typed(deltas):
             assert d.name is None or isinstance(d.name, str)
         elif isinstance(d, FinishDelta):
             assert isinstance(d.reason, str)
+
+
+def test_role_only_and_role_plus_content_deltas():
+    _, out = run([chunk({"role": "assistant"}), chunk({"role": "assistant", "content": "a"}),
+                  chunk({"content": "b", "tool_calls": [{"index": 0, "id": "c",
+                                                          "function": {"name": "f"}}]})])
+    assert no_meta(out) == [TextDelta("a"), TextDelta("b"), ToolCallDelta(0, "c", "f", "")]
+
+
+def test_reasoning_object_delta_ignored():
+    _, out = run([chunk({"reasoning": {"effort": "low"}, "content": "x"})])
+    assert no_meta(out) == [TextDelta("x")]

@@ -690,7 +690,7 @@ def parse_usage(raw: Any) -> Usage:
 
 
 _TOP_KNOWN = frozenset({"id", "model", "choices", "usage", "object"})
-_MESSAGE_KNOWN = frozenset({"role", "content", "tool_calls", "reasoning_content", "reasoning"})
+_MESSAGE_KNOWN = frozenset({"role", "content", "tool_calls", "reasoning_content"})
 
 
 def parse_response(body: Any) -> ChatResponse:
@@ -725,6 +725,8 @@ def _parse_response(body: Any) -> ChatResponse:
     rc = message.get("reasoning_content")
     if rc is None:
         rc = message.get("reasoning")
+        if not isinstance(rc, str):
+            rc = None  # a "reasoning" object of some other server: kept in extras["message"]
     if rc is not None:
         if not isinstance(rc, str):
             raise ResponseParseError("message.reasoning_content is not a string")
@@ -749,6 +751,8 @@ def _parse_response(body: Any) -> ChatResponse:
     if choice.get("logprobs") is not None:
         extras["logprobs"] = choice["logprobs"]
     msg_extras = {k: v for k, v in message.items() if k not in _MESSAGE_KNOWN and v is not None}
+    if isinstance(msg_extras.get("reasoning"), str):
+        del msg_extras["reasoning"]  # became a ReasoningPart above
     if msg_extras:
         extras["message"] = msg_extras
     if len(choices) > 1:
@@ -928,8 +932,48 @@ class StreamDecoder:
             obj = _loads(data)
         except ValueError as exc:
             raise MalformedEventError(f"stream event is not valid JSON: {data[:200]!r}") from exc
+        # The fast path: plain dict access, one list, one delta object per piece.
         try:
-            return self._decode(obj)
+            if type(obj) is not dict:
+                raise MalformedEventError(f"stream event is not a JSON object: {data[:200]!r}")
+            if not self._meta:
+                out = self._first(obj)
+            elif "error" in obj or "error_code" in obj:
+                self._raise_error(obj)
+            else:
+                out = []
+            choices = obj.get("choices")
+            if choices:
+                for choice in choices:
+                    if choice.get("index", 0):
+                        continue  # n > 1 streams: only the first choice is decoded
+                    delta = choice.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if type(content) is str:
+                            if content:
+                                out.append(TextDelta(content))
+                            n = len(delta)
+                            if n == 1 or (n == 2 and "role" in delta):
+                                content = None  # nothing else in this delta
+                            else:
+                                self._rest(delta, out)
+                        else:
+                            if content is not None:
+                                self._blocks(content, out)
+                            self._rest(delta, out)
+                    fr = choice.get("finish_reason")
+                    if fr:
+                        if type(fr) is not str:
+                            raise MalformedEventError("finish_reason is not a string")
+                        self._finished = True
+                        out.append(FinishDelta(normalize_finish_reason(fr)))
+            usage = obj.get("usage")
+            if usage is not None:
+                if type(usage) is not dict:
+                    raise MalformedEventError("usage is not an object")
+                self._usages.append(usage)
+            return out
         except (StreamErrorEvent, MalformedEventError):
             raise
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
@@ -937,52 +981,27 @@ class StreamDecoder:
                 f"stream event of an unexpected shape ({exc!r}): {data[:200]!r}"
             ) from exc
 
-    def _decode(self, obj: Any) -> list[Delta]:
-        if type(obj) is not dict:
-            raise MalformedEventError(f"stream event is not a JSON object: {str(obj)[:200]!r}")
-        out: list[Delta] = []
-        if not self._meta:
-            if "error" in obj or "error_code" in obj or obj.get("object") == "error":
-                self._raise_error(obj)
-            self._meta = True
-            extras = {k: v for k, v in obj.items() if k not in _META_SKIP}
-            out.append(MetaDelta(id=obj.get("id"), model=obj.get("model"), extras=extras or None))
-        elif "error" in obj or "error_code" in obj:
+    def _first(self, obj: dict[str, Any]) -> list[Delta]:
+        if "error" in obj or "error_code" in obj or obj.get("object") == "error":
             self._raise_error(obj)
-        choices = obj.get("choices")
-        if choices:
-            for choice in choices:
-                if choice.get("index", 0) != 0:
-                    continue
-                delta = choice.get("delta")
-                if delta:
-                    content = delta.get("content")
-                    if content is not None:
-                        if type(content) is str:
-                            if content:
-                                out.append(TextDelta(content))
-                        else:
-                            self._blocks(content, out)
-                    rc = delta.get("reasoning_content") or delta.get("reasoning")
-                    if rc:
-                        if type(rc) is not str:
-                            raise MalformedEventError("delta.reasoning_content is not a string")
-                        out.append(ReasoningDelta(rc))
-                    tcs = delta.get("tool_calls")
-                    if tcs:
-                        self._tool_calls(tcs, out)
-                fr = choice.get("finish_reason")
-                if fr:
-                    if type(fr) is not str:
-                        raise MalformedEventError("finish_reason is not a string")
-                    self._finished = True
-                    out.append(FinishDelta(normalize_finish_reason(fr)))
-        usage = obj.get("usage")
-        if usage is not None:
-            if type(usage) is not dict:
-                raise MalformedEventError("usage is not an object")
-            self._usages.append(usage)
-        return out
+        self._meta = True
+        extras = {k: v for k, v in obj.items() if k not in _META_SKIP}
+        return [MetaDelta(id=obj.get("id"), model=obj.get("model"), extras=extras or None)]
+
+    def _rest(self, delta: dict[str, Any], out: list[Delta]) -> None:
+        """Reasoning strings and tool calls of a delta (after its content)."""
+        rc = delta.get("reasoning_content")
+        if rc is None:
+            rc = delta.get("reasoning")
+            if type(rc) is not str:
+                rc = None  # "reasoning" objects of other servers are not reasoning text
+        if rc:
+            if type(rc) is not str:
+                raise MalformedEventError("delta.reasoning_content is not a string")
+            out.append(ReasoningDelta(rc))
+        tcs = delta.get("tool_calls")
+        if tcs:
+            self._tool_calls(tcs, out)
 
     def _blocks(self, content: Any, out: list[Delta]) -> None:
         if type(content) is not list:
