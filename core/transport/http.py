@@ -521,6 +521,8 @@ def _is_timeout(exc: Exception) -> bool:
     refused, server disconnected) to ``httpx.ConnectTimeout``; its cause tells the truth."""
     if not isinstance(exc, httpx.TimeoutException):
         return False
+    import asyncio
+
     cause = exc.__cause__
     return cause is None or isinstance(cause, asyncio.TimeoutError) or not _from_aiohttp(cause)
 
