@@ -44,6 +44,7 @@ _lock = threading.Lock()
 _data: dict[str, Any] | None = None
 _models: dict[str, ModelInfo] = {}  # normalized name (and aliases) -> info
 _overrides: dict[str, ModelInfo] = {}
+_unknown_cache: dict[str, ModelInfo] = {}  # defaults built for names not in the registry
 
 
 def normalize_name(name: str) -> str:
@@ -151,7 +152,12 @@ def lookup_model(name: str) -> ModelInfo:
     info = _overrides.get(key) or _models.get(key)
     if info is not None:
         return info
-    return _unknown(name)
+    info = _unknown_cache.get(name)
+    if info is None:
+        info = _unknown(name)
+        if len(_unknown_cache) < 1024:
+            _unknown_cache[name] = info
+    return info
 
 
 def register_model(info_or_dict: ModelInfo | dict[str, Any]) -> ModelInfo:
@@ -188,6 +194,7 @@ def register_model(info_or_dict: ModelInfo | dict[str, Any]) -> ModelInfo:
             values["known"] = True
         info = _validated(values)
     with _lock:
+        _unknown_cache.clear()
         _overrides[normalize_name(info.name)] = info
         if not isinstance(info_or_dict, ModelInfo):
             _overrides[normalize_name(str(info_or_dict["name"]))] = info
@@ -200,3 +207,4 @@ def _reset_overrides() -> None:
     """Forget user registrations (for tests)."""
     with _lock:
         _overrides.clear()
+        _unknown_cache.clear()

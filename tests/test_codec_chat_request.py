@@ -382,3 +382,14 @@ def test_system_with_media_refused():
 def test_tool_result_with_media_refused():
     with pytest.raises(InvalidRequestError, match="text only"):
         build([Message("tool", [ToolResultPart("c", [MediaPart("image", data=PNG)])])])
+
+
+def test_claude_drops_empty_text_blocks_beside_reasoning_and_tool_calls():
+    parts = [ReasoningPart("r", signature="S", block=0), TextPart(""), TextPart(" "),
+             ToolCallPart("c", "f", "{}")]
+    msg = build([Message("assistant", parts)], info=CLAUDE)["messages"][0]
+    assert msg["content"] == [
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "r", "signature": "S"}]}]
+    # other models get the blocks as they were
+    gpt = build([Message("assistant", parts)], info=GPT_OSS)["messages"][0]
+    assert [b["type"] for b in gpt["content"]] == ["reasoning", "text", "text"]

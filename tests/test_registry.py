@@ -155,3 +155,10 @@ def test_loaded_once(monkeypatch):
     lookup_model("databricks-gpt-5-1")
     lookup_model("whatever")
     assert calls == []
+
+
+def test_register_after_unknown_lookup_takes_effect():
+    assert not lookup_model("later-model").known
+    register_model({"name": "later-model", "family": "llama"})
+    assert lookup_model("later-model").known
+    assert lookup_model("later-model").family == "llama"

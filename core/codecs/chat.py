@@ -571,6 +571,14 @@ def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
                 hint="tool results go in a tool message; media in a user message",
             )
     if as_blocks:
+        if info.family == "claude":
+            # Claude rejects empty/whitespace-only text blocks (notably beside tool_calls):
+            # plain ones carry nothing and are dropped; ones with extras are kept as received.
+            blocks = [
+                b
+                for b in blocks
+                if not (b.get("type") == "text" and len(b) == 2 and not str(b.get("text")).strip())
+            ]
         d["content"] = blocks
     else:
         text = "".join(texts)
