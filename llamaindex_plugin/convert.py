@@ -6,7 +6,9 @@ exactly as received:
 - reasoning: ``ThinkingBlock(content=text, additional_information={"signature": ...,
   "redacted": ..., "block": ..., "extras": ...})`` (keys only present when the wire had them);
 - tool calls: ``ToolCallBlock``s, mirrored OpenAI-style in ``additional_kwargs["tool_calls"]``
-  (dicts with the raw argument text, which is what goes back on the wire);
+  (plain OpenAI tool-call dicts with the raw argument text, which is what goes back on the
+  wire); wire fields of a call item (Responses item ``id``) in
+  ``additional_kwargs["tool_call_extras"] = {"<call id>": {...}}``;
 - wire extras riding on a text block (e.g. Gemini ``thoughtSignature``):
   ``additional_kwargs["text_extras"] = {"<block index>": {...}}``;
 - built-in (server-side) tool items of the Responses API:
@@ -214,6 +216,9 @@ def message_to_neutral(message: ChatMessage) -> Message:
     text_extras = kw.get("text_extras") if role == "assistant" else None
     server_items = kw.get("server_tool_items") if role == "assistant" else None
     legacy_calls = kw.get("tool_calls") if role == "assistant" else None
+    extras_by_id = kw.get("tool_call_extras") if role == "assistant" else None
+    if not isinstance(extras_by_id, dict):
+        extras_by_id = {}
     raw_args: dict[str, str] = {}
     if legacy_calls:
         for tc in legacy_calls:
@@ -242,13 +247,12 @@ def message_to_neutral(message: ChatMessage) -> Message:
             saw_tool_block = True
             cid = block.tool_call_id or ""
             kind = "function"
-            call_extras = None
+            found = extras_by_id.get(cid)
+            call_extras = dict(found) if isinstance(found, dict) else None
             for tc in legacy_calls or ():
                 tid, _n, _a, tkind = _legacy_tool_call(tc)
                 if tid == cid:
                     kind = tkind
-                    if isinstance(tc, dict) and isinstance(tc.get("extras"), dict):
-                        call_extras = dict(tc["extras"])
                     break
             parts.append(
                 ToolCallPart(
@@ -272,7 +276,7 @@ def message_to_neutral(message: ChatMessage) -> Message:
     if role == "assistant" and legacy_calls and not saw_tool_block:
         for tc in legacy_calls:
             cid, name, args, kind = _legacy_tool_call(tc)
-            extras = tc.get("extras") if isinstance(tc, dict) else None
+            extras = extras_by_id.get(cid)
             parts.append(
                 ToolCallPart(
                     id=cid,
@@ -401,6 +405,7 @@ def parts_to_message(parts: Sequence[Part], role: str = "assistant") -> ChatMess
     blocks: list[Any] = []
     tool_calls: list[dict[str, Any]] = []
     text_extras: dict[str, Any] = {}
+    call_extras: dict[str, Any] = {}
     server_items: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
@@ -423,7 +428,7 @@ def parts_to_message(parts: Sequence[Part], role: str = "assistant") -> ChatMess
                 "function": {"name": part.name, "arguments": part.arguments},
             }
             if part.extras:
-                call["extras"] = dict(part.extras)
+                call_extras[part.id] = dict(part.extras)
             tool_calls.append(call)
         elif isinstance(part, ServerToolPart):
             server_items.append({"index": len(blocks), "item": part.item})
@@ -435,6 +440,8 @@ def parts_to_message(parts: Sequence[Part], role: str = "assistant") -> ChatMess
     kwargs: dict[str, Any] = {}
     if tool_calls:
         kwargs["tool_calls"] = tool_calls
+    if call_extras:
+        kwargs["tool_call_extras"] = call_extras
     if text_extras:
         kwargs["text_extras"] = text_extras
     if server_items:

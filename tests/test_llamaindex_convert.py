@@ -128,6 +128,9 @@ def test_assistant_reasoning_and_tool_calls_round_trip() -> None:
     assert calls[1].tool_kwargs == "ls -la"
     assert msg.content == "Calling the tool"
     assert msg.additional_kwargs["tool_calls"][0]["function"]["arguments"] == '{"city": "Zürich",  "unit":"c"}'
+    # additional_kwargs["tool_calls"] stays plain OpenAI shape; item extras live beside it
+    assert all(set(tc) == {"id", "type", "function"} for tc in msg.additional_kwargs["tool_calls"])
+    assert msg.additional_kwargs["tool_call_extras"] == {"fc_2": {"id": "fc_item_2"}}
 
     back = message_to_neutral(msg)
     assert back.role == "assistant"
