@@ -382,11 +382,12 @@ class ChatDatabricks(BaseChatModel):
         formatted: list[dict[str, Any]] = []
         for tool in tools:
             if _is_builtin_tool(tool):
-                formatted.append(dict(tool))  # Responses built-in / custom tools pass through
+                # Responses built-in / custom tools pass through
+                formatted.append(dict(cast(Mapping[str, Any], tool)))
             else:
                 formatted.append(convert_to_openai_tool(tool, strict=strict))
         names = [
-            t["function"]["name"] if t.get("type") == "function" else t.get("name", t.get("type"))
+            str(t["function"]["name"] if t.get("type") == "function" else t.get("name", t["type"]))
             for t in formatted
         ]
         if tool_choice is not None and tool_choice is not False:
@@ -397,13 +398,13 @@ class ChatDatabricks(BaseChatModel):
 
     def with_structured_output(
         self,
-        schema: Mapping[str, Any] | type | None = None,
+        schema: dict[str, Any] | type | None = None,
         *,
-        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
         include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
         strict: bool | None = None,
         **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, Mapping[str, Any] | BaseModel]:
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """Structured output by tool calling (default, as in databricks-langchain), JSON mode
         or a JSON schema ``response_format`` (strict on models that support it)."""
         from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -425,7 +426,7 @@ class ChatDatabricks(BaseChatModel):
             raise ValueError(f"method={method!r} needs a schema")
         ls_format: dict[str, Any] = {
             "kwargs": {"method": method, "strict": strict},
-            "schema": convert_to_json_schema(schema) if schema is not None else None,
+            "schema": convert_to_json_schema(cast(Any, schema)) if schema is not None else None,
         }
         parser: Runnable[Any, Any]
         if method == "function_calling":

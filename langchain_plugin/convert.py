@@ -47,6 +47,7 @@ from core.types import (
     ReasoningDelta,
     ReasoningPart,
     ResponseFormat,
+    Role,
     ServerToolDelta,
     ServerToolPart,
     TextDelta,
@@ -94,7 +95,7 @@ def _append_message(out: list[Message], msg: BaseMessage) -> None:
         role = (
             "developer" if msg.additional_kwargs.get("__openai_role__") == "developer" else "system"
         )
-        out.append(Message(role, _content_parts(msg.content), name=msg.name))
+        out.append(Message(cast(Role, role), _content_parts(msg.content), name=msg.name))
     elif isinstance(msg, ChatMessage):
         role = _CHAT_ROLE_ALIASES.get(msg.role, msg.role)
         if role not in _ROLES:
@@ -218,8 +219,9 @@ def _content_block(block: Mapping[str, Any]) -> Part | None:
         data = f.get("file_data")
         if not data:
             raise InvalidRequestError("file block: only inline file_data is supported, not file_id")
-        mime = _mime_from_data_url(data)
-        return MediaPart("file", url=data, mime_type=mime, filename=f.get("filename"))
+        return MediaPart(
+            "file", url=data, mime_type=_mime_from_data_url(data), filename=f.get("filename")
+        )
     if btype in _MEDIA_KINDS:
         return _standard_media(cast(str, btype), block)
     if btype == "text-plain":
@@ -235,7 +237,7 @@ def _content_block(block: Mapping[str, Any]) -> Part | None:
 
 def _standard_media(kind: str, block: Mapping[str, Any]) -> MediaPart:
     """LangChain standard (v1) and legacy v0 (``source_type``) multimodal blocks."""
-    mime = block.get("mime_type")
+    mime: str | None = block.get("mime_type")
     extras = block.get("extras") or {}
     filename = block.get("filename") or extras.get("filename")
     detail = extras.get("detail")
@@ -570,11 +572,11 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
         else:  # media output (rare): keep as a standard block
             content_blocks.append(_media_out_block(part))
             plain = False
-    content: str | list[Any]
+    content: str | list[str | dict[Any, Any]]
     if plain:
         content = "".join(b["text"] for b in content_blocks)
     else:
-        content = content_blocks
+        content = cast("list[str | dict[Any, Any]]", content_blocks)
     additional_kwargs: dict[str, Any] = {}
     if raw_calls:
         additional_kwargs["tool_calls"] = raw_calls
