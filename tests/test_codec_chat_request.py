@@ -393,3 +393,16 @@ def test_claude_drops_empty_text_blocks_beside_reasoning_and_tool_calls():
     # other models get the blocks as they were
     gpt = build([Message("assistant", parts)], info=GPT_OSS)["messages"][0]
     assert [b["type"] for b in gpt["content"]] == ["reasoning", "text", "text"]
+
+
+def test_json_schema_name_checked():
+    with pytest.raises(InvalidRequestError, match="name"):
+        build(response_format=ResponseFormat("json_schema", schema={"type": "object"},
+                                             name="my schema"))
+
+
+def test_tool_call_extras_go_back_but_never_override_the_call():
+    part = ToolCallPart("call_1", "f", "{}", extras={"id": "fc_99", "extra_content": {"g": 1}})
+    call = build([Message("assistant", [part])])["messages"][0]["tool_calls"][0]
+    assert call == {"id": "call_1", "type": "function",
+                    "function": {"name": "f", "arguments": "{}"}, "extra_content": {"g": 1}}

@@ -340,3 +340,12 @@ def test_reasoning_object_of_other_servers_is_kept_not_parsed():
     r = parse_response(body_with({"content": "x", "reasoning": {"effort": "low"}}))
     assert r.parts == [TextPart("x")]
     assert r.extras["message"] == {"reasoning": {"effort": "low"}}
+
+
+def test_tool_call_unknown_keys_round_trip():
+    calls = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+              "extra_content": {"google": {"thought_signature": "TS"}}}]
+    r = parse_response(body_with({"content": None, "tool_calls": copy.deepcopy(calls)}))
+    body = build_request([Message("assistant", r.parts)], GenerationParams(), model=None,
+                         info=lookup_model("databricks-gemini-2-5-pro"), stream=False)
+    assert json.dumps(body["messages"][0]["tool_calls"]) == json.dumps(calls)

@@ -70,6 +70,7 @@ ORDER_KEY = "$order"
 BLOCK_KEY = "$block"
 
 _TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+_SCHEMA_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _TOOL_CHOICES = frozenset({"auto", "none", "required"})
 _RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
@@ -193,6 +194,11 @@ def _build_response_format(p: GenerationParams) -> dict[str, Any]:
         raise InvalidRequestError(
             "response_format json_schema needs a JSON schema (a dict)",
             hint="pass ResponseFormat(type='json_schema', schema={...}, name='...')",
+        )
+    if rf.name is not None and not _SCHEMA_NAME_RE.match(rf.name):
+        raise InvalidRequestError(
+            f"response_format name {rf.name!r} is not allowed: it must match [a-zA-Z0-9_-]{{1,64}}",
+            hint="use letters, digits, '_' and '-' only",
         )
     spec: dict[str, Any] = {"name": rf.name or "response"}
     if rf.description:
@@ -639,8 +645,10 @@ def _emit_tool_call(part: ToolCallPart, i: int) -> dict[str, Any]:
         "function": {"name": part.name, "arguments": part.arguments},
     }
     if part.extras:
+        # Unknown wire keys of a chat tool call (e.g. a provider's thought signature) go back;
+        # the call's own keys are never overridden (a Responses item "id" lives in extras too).
         for k, v in part.extras.items():
-            if not k.startswith("$"):
+            if k not in call and k != "index" and not k.startswith("$"):
                 call[k] = v
     return call
 
