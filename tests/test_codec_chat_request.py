@@ -406,3 +406,17 @@ def test_tool_call_extras_go_back_but_never_override_the_call():
     call = build([Message("assistant", [part])])["messages"][0]["tool_calls"][0]
     assert call == {"id": "call_1", "type": "function",
                     "function": {"name": "f", "arguments": "{}"}, "extra_content": {"g": 1}}
+
+
+def test_inline_media_over_payload_limit_refused_for_known_models():
+    big = PNG + b"\x00" * 4_000_000  # ~5.3 MB once base64-encoded
+    msgs = [Message("user", [MediaPart("image", data=big), MediaPart("image", data=big)])]
+    with pytest.raises(InvalidRequestError, match="10 MB"):
+        build(msgs, info=GPT5)
+    build([Message("user", [MediaPart("image", data=big)])], info=GPT5)  # one is fine
+    build(msgs, info=UNKNOWN)  # other OpenAI-compatible servers: not judged
+
+
+def test_unknown_media_kind_refused():
+    with pytest.raises(InvalidRequestError, match="media kind"):
+        build([Message("user", [MediaPart("pdf", url="https://x")])], info=UNKNOWN)  # type: ignore[arg-type]

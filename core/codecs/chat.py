@@ -74,6 +74,9 @@ _SCHEMA_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _TOOL_CHOICES = frozenset({"auto", "none", "required"})
 _RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
+_MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})
+# Databricks documents a 10 MB request payload limit; inline (base64) media count against it.
+MAX_INLINE_MEDIA_BYTES = 10_000_000
 # Claude extended thinking: the documented minimum budget.
 MIN_THINKING_BUDGET = 1024
 # Headroom added above the thinking budget when the caller set no max_tokens.
@@ -343,7 +346,7 @@ def _apply_thinking_budget(
 # ---------------------------------------------------------------------------------------------
 def _build_messages(messages: Sequence[Message], info: ModelInfo) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    counter = [0]  # images in the whole request
+    counter = [0, 0]  # images, data-URI characters in the whole request
     for i, msg in enumerate(messages):
         role = getattr(msg, "role", None)
         if role not in _ROLES:
@@ -432,6 +435,10 @@ def sniff_image_mime(data: bytes) -> str | None:
 
 def _build_media(part: MediaPart, i: int, info: ModelInfo, counter: list[int]) -> dict[str, Any]:
     kind = part.kind
+    if kind not in _MEDIA_KINDS:
+        raise InvalidRequestError(
+            f"message {i}: unknown media kind {kind!r}", hint="use image, audio, video or file"
+        )
     if info.known and kind not in info.input_modalities:
         raise InvalidRequestError(
             f"model {info.name!r} does not accept {kind} input (message {i})",
@@ -445,6 +452,14 @@ def _build_media(part: MediaPart, i: int, info: ModelInfo, counter: list[int]) -
                 hint="send fewer images or split the conversation",
             )
     url = _media_url(part, i)
+    if url.startswith("data:"):
+        counter[1] += len(url)
+        if info.known and counter[1] > MAX_INLINE_MEDIA_BYTES:
+            raise InvalidRequestError(
+                f"inline media in this request exceed {MAX_INLINE_MEDIA_BYTES // 1_000_000} MB "
+                "once base64-encoded; Databricks limits a request payload to 10 MB",
+                hint="pass large media by https URL, downscale images, or send fewer of them",
+            )
     if kind == "file":
         # Best effort and uncertain: the OpenAI chat shape for files; Databricks documents
         # text/image/audio/video blocks only.
