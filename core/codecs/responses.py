@@ -584,8 +584,9 @@ def _summary_text(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             if not isinstance(s, dict) or not isinstance(s.get("text", ""), str):
                 raise _bad(f"reasoning summary entry {s!r}")
             texts.append(s.get("text", ""))
-        if len(summary) > 1 or any(set(s) - {"type", "text"} for s in summary):
-            keep["summary"] = summary
+        joined = SUMMARY_SEPARATOR.join(texts)
+        if summary != ([{"type": "summary_text", "text": joined}] if joined else []):
+            keep["summary"] = summary  # not rebuilt from the text alone: kept to resend as is
     elif summary is not None:
         raise _bad(f"reasoning summary {summary!r}")
     text = SUMMARY_SEPARATOR.join(texts)
