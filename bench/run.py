@@ -39,12 +39,14 @@ ROOT = BENCH.parent
 VENVS = BENCH / ".venvs"
 TOKEN = "dapi-bench-token"
 
-# Peers: pinned versions, measured in the committed results. One venv each.
-PEERS: dict[str, list[str]] = {
-    "databricks-langchain": ["databricks-langchain==0.0.0"],
-    "langchain-openai": ["langchain-openai==1.7.3"],
-    "llama-index-llms-databricks": ["llama-index-llms-databricks==0.6.1"],
+# Peers: the pinned top-level package; its full dependency set is locked in
+# bench/peers/<name>.txt (universal lock, Python >= 3.10) so pip installs it without backtracking.
+PEERS: dict[str, str] = {
+    "databricks-langchain": "databricks-langchain==0.22.0",
+    "langchain-openai": "langchain-openai==1.7.3",
+    "llama-index-llms-databricks": "llama-index-llms-databricks==0.6.1",
 }
+PEER_LOCKS = BENCH / "peers"
 
 # Implementations, in table order: (name, group, framework).
 IMPLS: list[tuple[str, str, str]] = [
@@ -81,14 +83,14 @@ FULL = {
     "invoke": {"n": 300, "batches": 3, "warmup": 30},
     "stream": {"n": 25, "batches": 3, "warmup": 5},
     "first_chunk": {"n": 20},
-    "concurrent": {"n": 1000, "warmup": 50},
+    "concurrent": {"n": 1000, "warmup": 50, "reps": 3},
 }
 SMOKE = {
     "import": {"reps": 1},
     "invoke": {"n": 5, "batches": 1, "warmup": 1},
     "stream": {"n": 2, "batches": 1, "warmup": 1},
     "first_chunk": {"n": 2},
-    "concurrent": {"n": 20, "warmup": 2},
+    "concurrent": {"n": 20, "warmup": 2, "reps": 1},
 }
 MEASURES = ["import", "invoke", "stream", "first_chunk", "concurrent"]
 
@@ -132,22 +134,25 @@ def peer_python(name: str) -> Path:
 
 
 def ensure_peer_venv(name: str, log) -> Path:
-    """Create bench/.venvs/<name> with the pinned packages, unless it already has them."""
+    """Create bench/.venvs/<name> from bench/peers/<name>.txt, unless it already matches."""
     venv = VENVS / name
-    marker = venv / ".bench-pins"
-    pins = "\n".join(PEERS[name])
+    marker = venv / ".bench-lock"
+    lock = PEER_LOCKS / f"{name}.txt"
+    lock_text = lock.read_text()
+    if PEERS[name] not in lock_text.splitlines():
+        raise RuntimeError(f"{lock} does not pin {PEERS[name]}")
     python = peer_python(name)
-    if python.exists() and marker.exists() and marker.read_text() == pins:
+    if python.exists() and marker.exists() and marker.read_text() == lock_text:
         return python
-    print(f"[bench] creating {venv} with {' '.join(PEERS[name])} (pip, may take minutes)",
+    print(f"[bench] creating {venv}: pip install -r {lock.relative_to(ROOT)} (takes minutes)",
           file=log, flush=True)
     if venv.exists():
         shutil.rmtree(venv)
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    *PEERS[name]], check=True)
-    marker.write_text(pins)
+                    "-r", str(lock)], check=True)
+    marker.write_text(lock_text)
     return python
 
 
@@ -189,9 +194,12 @@ def worker_env(host: str) -> dict[str, str]:
 
 def run_worker(python: Path, impl: str, measures: dict, host: str, timeout: float) -> dict:
     spec = json.dumps({"impl": impl, "measures": measures})
+    env = worker_env(host)
+    if python == Path(sys.executable):  # this project's venv: our packages from this checkout
+        env["PYTHONPATH"] = str(ROOT)
     try:
         proc = subprocess.run([str(python), str(BENCH / "worker.py"), spec], capture_output=True,
-                              text=True, timeout=timeout, env=worker_env(host), cwd=tempfile.gettempdir())
+                              text=True, timeout=timeout, env=env, cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         return {m: {"error": f"timed out after {timeout:.0f} s"} for m in measures}
     for line in proc.stdout.splitlines():
@@ -229,7 +237,8 @@ def measure_impl(impl: str, python: Path, server: LoadServer, counts: dict, comb
             samples.append(out["import"])
     if samples:
         result["import"] = {
-            "import_s": statistics.median(s["import_s"] for s in samples),
+            # best of the fresh processes for time (noise only ever adds), median for memory
+            "import_s": min(s["import_s"] for s in samples),
             "rss_mb": statistics.median(s["rss_mb"] for s in samples),
             "samples": len(samples),
         }
@@ -427,8 +436,8 @@ def markdown(report: dict) -> str:
             lines.append(f"- {LABEL[impl]}: " + ", ".join(
                 f"{k} {v}" for k, v in versions.items() if v is not None))
     if report.get("peer_pins"):
-        lines += ["", "Peer pins (installed by the bench into `bench/.venvs/`): "
-                  + ", ".join(f"`{p}`" for pins in report["peer_pins"].values() for p in pins)]
+        lines += ["", "Peer pins (installed by the bench into `bench/.venvs/` from the locks in "
+                  "`bench/peers/`): " + ", ".join(f"`{p}`" for p in report["peer_pins"].values())]
     lines += ["", "![results](results.png)", ""]
     return "\n".join(lines)
 
@@ -533,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     log = sys.stderr
 
     pythons = {s: Path(sys.executable) for s in selected}
-    pins: dict[str, list[str]] = {}
+    pins: dict[str, str] = {}
     freezes: dict[str, list[str]] = {}
     for s in selected:
         if GROUP[s] == "peer":
