@@ -64,6 +64,9 @@ from core.types import (
 PROVIDER = "databricks"
 # additional_kwargs key of the last streamed chunk: the raw tool calls (argument text as sent)
 RAW_TOOL_CALLS_KEY = "raw_tool_calls"
+# additional_kwargs key: {call id: {"kind": ..., "extras": {...}}} for calls that need more than
+# the plain OpenAI dict to be replayed unchanged (Responses item ids, custom tools)
+TOOL_CALL_EXTRAS_KEY = "tool_call_extras"
 
 _MEDIA_KINDS = ("image", "audio", "video", "file")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -383,6 +386,7 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
     if not msg.tool_calls and not msg.invalid_tool_calls:
         return []
     raw_by_id: dict[str, Mapping[str, Any]] = {}
+    call_extras: Mapping[str, Any] = msg.additional_kwargs.get(TOOL_CALL_EXTRAS_KEY) or {}
     raws = msg.additional_kwargs.get("tool_calls") or msg.additional_kwargs.get(RAW_TOOL_CALLS_KEY)
     for raw in raws or ():
         if isinstance(raw, dict) and raw.get("id"):
@@ -397,13 +401,11 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
         tc_id = tc.get("id") or ""
         raw = raw_by_id.get(tc_id)
         raw_args: str | None = None
-        kind = "function"
-        extras = None
+        more = call_extras.get(tc_id) or {}
+        kind = more.get("kind", "function")
+        extras = more.get("extras")
         if raw is not None:
-            fn = raw.get("function") or {}
-            raw_args = fn.get("arguments")
-            kind = raw.get("type", "function")
-            extras = raw.get("extras")
+            raw_args = (raw.get("function") or {}).get("arguments")
         if raw_args is None:
             raw_args = chunk_args.get(tc_id)
         arguments = raw_args if raw_args is not None and _same_args(raw_args, tc["args"]) else None
@@ -420,14 +422,14 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
         )
     for itc in msg.invalid_tool_calls:
         itc_id = itc.get("id") or ""
-        raw = raw_by_id.get(itc_id)
+        more = call_extras.get(itc_id) or {}
         parts.append(
             ToolCallPart(
                 id=itc_id,
                 name=itc.get("name") or "",
                 arguments=itc.get("args") or "",
-                kind=(raw or {}).get("type", "function"),
-                extras=dict((raw or {}).get("extras") or {}) or None,
+                kind=more.get("kind", "function"),
+                extras=dict(more.get("extras") or {}) or None,
             )
         )
     if msg.invalid_tool_calls and raw_by_id:
@@ -541,6 +543,23 @@ def _raw_tool_call(part: ToolCallPart) -> dict[str, Any]:
     return raw
 
 
+def _split_raw_calls(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Plain OpenAI-style tool-call dicts, plus what only a replay needs (kind, wire extras)
+    keyed by call id, so ``additional_kwargs["tool_calls"]`` stays what other code expects."""
+    plain: list[dict[str, Any]] = []
+    extras: dict[str, Any] = {}
+    for raw in raws:
+        plain.append({"id": raw["id"], "type": "function", "function": dict(raw["function"])})
+        more: dict[str, Any] = {}
+        if raw["type"] != "function":
+            more["kind"] = raw["type"]
+        if raw.get("extras"):
+            more["extras"] = dict(raw["extras"])
+        if more:
+            extras[raw["id"]] = more
+    return plain, extras
+
+
 def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMessage:
     content_blocks: list[dict[str, Any]] = []
     plain = True
@@ -579,7 +598,10 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
         content = cast("list[str | dict[Any, Any]]", content_blocks)
     additional_kwargs: dict[str, Any] = {}
     if raw_calls:
-        additional_kwargs["tool_calls"] = raw_calls
+        plain_calls, call_extras = _split_raw_calls(raw_calls)
+        additional_kwargs["tool_calls"] = plain_calls
+        if call_extras:
+            additional_kwargs[TOOL_CALL_EXTRAS_KEY] = call_extras
     return AIMessage(
         content=content,
         additional_kwargs=additional_kwargs,
@@ -824,7 +846,12 @@ class StreamConverter:
         additional: dict[str, Any] = {}
         if self._raw_calls:
             # Not under "tool_calls": LangChain would re-parse that key into tool-call chunks.
-            additional[RAW_TOOL_CALLS_KEY] = [self._raw_calls[i] for i in sorted(self._raw_calls)]
+            plain_calls, call_extras = _split_raw_calls(
+                [self._raw_calls[i] for i in sorted(self._raw_calls)]
+            )
+            additional[RAW_TOOL_CALLS_KEY] = plain_calls
+            if call_extras:
+                additional[TOOL_CALL_EXTRAS_KEY] = call_extras
         return AIMessageChunk(
             content="",
             additional_kwargs=additional,

@@ -84,6 +84,10 @@ ROUND_TRIP_CASES = {
         ToolCallPart(id="call_3", name="bad", arguments='{"a": '),
         ToolCallPart(id="call_4", name="x", arguments="{}", extras={"thoughtSignature": "t"}),
     ],
+    "custom_tool_free_text": [
+        ToolCallPart(id="ct", name="apply", arguments="*** patch ***", kind="custom"),
+        ToolCallPart(id="fc", name="f", arguments="{}", extras={"id": "fc_1"}),
+    ],
     "server_tool": [
         ServerToolPart({"type": "web_search_call", "id": "ws_1", "status": "completed"}),
         TextPart("found it"),
@@ -132,6 +136,22 @@ def test_tool_calls_parsed_and_invalid_kept() -> None:
     assert len(msg.invalid_tool_calls) == 1
     assert msg.invalid_tool_calls[0]["args"] == '{"a": '
     assert "not valid JSON" in (msg.invalid_tool_calls[0]["error"] or "")
+
+
+def test_additional_kwargs_tool_calls_are_plain_openai_dicts() -> None:
+    msg = response_to_message(ChatResponse(parts=ROUND_TRIP_CASES["custom_tool_free_text"]))
+    assert msg.additional_kwargs["tool_calls"] == [
+        {
+            "id": "ct",
+            "type": "function",
+            "function": {"name": "apply", "arguments": "*** patch ***"},
+        },
+        {"id": "fc", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+    ]
+    assert msg.additional_kwargs["tool_call_extras"] == {
+        "ct": {"kind": "custom"},
+        "fc": {"extras": {"id": "fc_1"}},
+    }
 
 
 def test_edited_tool_args_are_re_serialized() -> None:
