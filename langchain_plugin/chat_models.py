@@ -84,6 +84,24 @@ class ChatDatabricks(BaseChatModel):
     environment variables, then ``~/.databrickscfg``). Also accepts the arguments of
     ``databricks_langchain.ChatDatabricks``: ``endpoint`` (alias of ``model``),
     ``target_uri``, ``extra_params`` (merged into ``extra_body``) and ``use_ai_gateway``.
+
+    Differences from ``databricks_langchain.ChatDatabricks`` (on purpose):
+
+    - Reasoning is kept as LangChain standard ``reasoning`` content blocks (signature, redacted
+      data and wire details in the block's ``extras``), followed by ``text`` blocks; a message
+      without reasoning has plain string content. ``.text`` is the answer only. Put back in
+      the history, the message is sent back to the endpoint exactly as it was received, so
+      Claude's extended thinking keeps working across turns and tool calls.
+    - Streamed usage is counted once: exactly one chunk (the last) carries ``usage_metadata``,
+      whichever way the endpoint reported it.
+    - Tool calls keep the model's raw argument text (``additional_kwargs["tool_calls"]``, or
+      ``"raw_tool_calls"`` on the last streamed chunk) and go back unchanged unless edited.
+    - Bad input (unsupported content blocks, reasoning options for a model without
+      reasoning, ...) raises :class:`core.errors.InvalidRequestError` before anything is sent;
+      server errors are the typed errors of :mod:`core.errors`.
+    - ``profile="NAME"`` selects a ``~/.databrickscfg`` profile (stored as
+      ``databricks_profile``); a dict ``profile`` is LangChain's model profile, which is
+      otherwise filled from the model registry.
     """
 
     model_config = ConfigDict(
