@@ -253,6 +253,7 @@ class Databricks(FunctionCallingLLM):
     _token_provider: Any = PrivateAttr(default=None)
     _workspace_client: Any = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
+    _metadata: Any = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -383,11 +384,17 @@ class Databricks(FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        # LlamaIndex reads this on every call (callback payloads, memory, agents): cached, keyed
+        # by the fields it depends on so that changing them is still seen.
+        key = (self.model, self.context_window, self.max_tokens, self.is_function_calling)
+        cached = self._metadata
+        if cached is not None and cached[0] == key:
+            return cached[1]
         info = self._client.info
         supports_tools = (
             self.is_function_calling if self.is_function_calling is not None else info.supports_tools
         )
-        return LLMMetadata(
+        metadata = LLMMetadata(
             context_window=self.context_window or info.context_window,
             num_output=self.max_tokens or info.max_output_tokens,
             is_chat_model=True,
@@ -395,6 +402,8 @@ class Databricks(FunctionCallingLLM):
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
+        self._metadata = (key, metadata)
+        return metadata
 
     # ----------------------------------------------------------------------------------------
     # Parameters
