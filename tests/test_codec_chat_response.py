@@ -202,6 +202,9 @@ def test_tool_call_without_id_and_object_arguments():
         {"choices": [{"message": {"content": "x"}, "finish_reason": 3}]},
         {"choices": [{"message": {"content": "x"}}], "usage": "lots"},
         {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": "many"}},
+        {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": float("inf")}},
+        {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": 1.5}},
+        {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": True}},
         {"error_code": "BAD_REQUEST", "message": "nope"},
         {"error": {"message": "nope", "type": "invalid_request"}},
     ],
@@ -294,6 +297,13 @@ ROUND_TRIP_SHAPES = {
                                                           "signature": None}]},
         {"type": "text", "text": "x"},
     ],
+    "other item type": [
+        {"type": "reasoning", "summary": [{"type": "reasoning_text", "text": "raw", "x": 1}]},
+        {"type": "text", "text": "x"},
+    ],
+    "other item type, odd order": [
+        {"type": "reasoning", "summary": [{"text": "raw", "type": "reasoning_text"}]},
+    ],
     "reasoning only": [
         {"type": "reasoning", "summary": [{"type": "summary_text", "text": "hmm", "signature": "S"}]},
     ],
@@ -349,3 +359,62 @@ def test_tool_call_unknown_keys_round_trip():
     body = build_request([Message("assistant", r.parts)], GenerationParams(), model=None,
                          info=lookup_model("databricks-gemini-2-5-pro"), stream=False)
     assert json.dumps(body["messages"][0]["tool_calls"]) == json.dumps(calls)
+
+
+# -- the round trip as a property: any block list the server may send comes back unchanged --
+_extra_keys = st.sampled_from(["id", "extra", "annotations", "thoughtSignature", "cache_control"])
+_scalar = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=6)
+
+
+@st.composite
+def _shuffled(draw, d: dict) -> dict:
+    extra = draw(st.dictionaries(_extra_keys, _scalar, max_size=2))
+    items = list(d.items()) + [(k, v) for k, v in extra.items() if k not in d]
+    if draw(st.booleans()):
+        items = draw(st.permutations(items))
+    return dict(items)
+
+
+@st.composite
+def _summary_item(draw) -> dict:
+    kind = draw(st.sampled_from(["text", "text_sig", "text_null_sig", "enc", "no_type"]))
+    if kind == "enc":
+        item = {"type": "summary_encrypted_text", "data": draw(st.text(max_size=8))}
+    elif kind == "no_type":
+        item = {"text": draw(st.text(max_size=8))}
+    else:
+        item = {"type": "summary_text", "text": draw(st.text(max_size=8))}
+        if kind == "text_sig":
+            item["signature"] = draw(st.text(max_size=8))
+        elif kind == "text_null_sig":
+            item["signature"] = None
+    return draw(_shuffled(item))
+
+
+@st.composite
+def _block(draw) -> dict:
+    kind = draw(st.sampled_from(["reasoning", "text", "unknown"]))
+    if kind == "reasoning":
+        summary = draw(st.lists(_summary_item(), min_size=1, max_size=3))
+        return draw(_shuffled({"type": "reasoning", "summary": summary}))
+    if kind == "text":
+        return draw(_shuffled({"type": "text", "text": draw(st.text(max_size=8))}))
+    return {"type": "server_thing", "payload": draw(_scalar)}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_block(), min_size=1, max_size=5), st.booleans())
+def test_round_trip_property(content, with_tools):
+    message = {"content": copy.deepcopy(content)}
+    if with_tools:
+        message["tool_calls"] = copy.deepcopy(TOOL_CALLS)
+    r = parse_response(body_with(message))
+    body = build_request([Message("assistant", r.parts)], GenerationParams(), model=None,
+                         info=lookup_model("databricks-gpt-oss-120b"), stream=False)
+    sent = body["messages"][0]
+    plain = all(b.get("type") == "text" and set(b) == {"type", "text"} for b in content)
+    if plain:  # only plain text blocks: sent as the equivalent string
+        assert sent["content"] == ("".join(b["text"] for b in content) or
+                                   (None if with_tools else ""))
+    else:
+        assert json.dumps(sent["content"]) == json.dumps(content)

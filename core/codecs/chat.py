@@ -640,7 +640,7 @@ def _emit(
     if extras:
         order = extras.get(ORDER_KEY)
         if isinstance(order, list):
-            return {k: (values[k] if k in values else extras.get(k)) for k in order}
+            return {k: (extras[k] if k in extras else values.get(k)) for k in order}
     out = {k: values[k] for k in canonical}
     if extras:
         for k, v in extras.items():
@@ -686,9 +686,11 @@ _INT_USAGE = {
 def _count(value: Any, key: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ResponseParseError(f"usage.{key} is not a number: {value!r}")
-    return int(value)
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():  # 12.0 from some servers; not inf/nan
+        return int(value)
+    raise ResponseParseError(f"usage.{key} is not a token count: {value!r}")
 
 
 def parse_usage(raw: Any) -> Usage:
@@ -864,9 +866,11 @@ def _parse_reasoning_item(item: Any, block_no: int) -> ReasoningPart:
         raise ResponseParseError("reasoning summary item with non-string text or signature")
     values = {"type": "summary_text", "text": text, "signature": sig}
     canonical = ("type", "text", "signature") if sig is not None else ("type", "text")
-    return ReasoningPart(
-        text=text, signature=sig, block=block_no, extras=_extras_of(item, values, canonical)
-    )
+    extras = _extras_of(item, values, canonical)
+    if itype != "summary_text":  # another item type with text: re-sent with its own type
+        extras = extras or {}
+        extras["type"] = itype
+    return ReasoningPart(text=text, signature=sig, block=block_no, extras=extras)
 
 
 def _extras_of(
