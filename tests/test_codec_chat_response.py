@@ -412,7 +412,7 @@ def test_round_trip_property(content, with_tools):
     body = build_request([Message("assistant", r.parts)], GenerationParams(), model=None,
                          info=lookup_model("databricks-gpt-oss-120b"), stream=False)
     sent = body["messages"][0]
-    plain = all(b.get("type") == "text" and set(b) == {"type", "text"} for b in content)
+    plain = all(b.get("type") == "text" and list(b) == ["type", "text"] for b in content)
     if plain:  # only plain text blocks: sent as the equivalent string
         assert sent["content"] == ("".join(b["text"] for b in content) or
                                    (None if with_tools else ""))
