@@ -179,6 +179,9 @@ def test_metadata_from_registry(make_llm) -> None:
     md = make_llm(context_window=1234, max_tokens=99).metadata
     assert md.context_window == 1234 and md.num_output == 99
     assert make_llm(is_function_calling_model=False).metadata.is_function_calling_model is False
+    llm.max_tokens = 7  # metadata is cached, but follows the fields it comes from
+    assert llm.metadata.num_output == 7
+    assert llm.metadata is llm.metadata
 
 
 # ------------------------------------------------------------------------------------------------

@@ -10,19 +10,23 @@ trip) and runs it over loopback against the project's emulator, for several mode
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any, Literal
 
 import pytest
 from llama_index.core.base.llms.types import (
+    AudioBlock,
     ChatMessage,
     ChatResponse,
     CompletionResponse,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
     ThinkingBlock,
     ToolCallBlock,
+    VideoBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
@@ -433,6 +437,27 @@ def test_image_input(make_llm, log, tmp_path) -> None:
     urls = [c["image_url"]["url"] for c in content[1:]]
     assert urls[0].startswith("data:image/png;base64,") and urls[0] == urls[1]
     assert urls[2] == "https://example.com/cat.png"
+
+
+def test_audio_video_document_input(make_llm, log) -> None:
+    llm = make_llm("databricks-gemini-2-5-pro")
+    msg = ChatMessage(
+        role="user",
+        blocks=[
+            TextBlock(text="what?"),
+            AudioBlock(audio=b"RIFF$\x00\x00\x00WAVEfmt fake", format="wav"),
+            VideoBlock(url="https://example.com/v.mp4"),
+            DocumentBlock(data=b"%PDF-1.4 fake", title="r.pdf", document_mimetype="application/pdf"),
+        ],
+    )
+    assert llm.chat([msg]).message.content
+    content = log.bodies[-1]["messages"][0]["content"]
+    assert [c["type"] for c in content] == ["text", "audio_url", "video_url", "file"]
+    audio = content[1]["audio_url"]["url"]
+    assert audio.startswith("data:audio/") and base64.b64decode(audio.split(",", 1)[1]).startswith(b"RIFF")
+    assert content[2]["video_url"]["url"] == "https://example.com/v.mp4"
+    assert content[3]["file"]["filename"] == "r.pdf"
+    assert content[3]["file"]["file_data"] == "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 fake").decode()
 
 
 # ------------------------------------------------------------------------------------------------
