@@ -201,6 +201,8 @@ class StreamAccumulator:
         parts: list[Part] = []
         for p in self._parts:
             buf = bufs.get(id(p))
+            if buf is not None and len(buf) > 1:
+                buf[:] = ["".join(buf)]  # compact: repeated response() calls stay cheap
             if type(p) is TextPart:
                 parts.append(
                     TextPart(
