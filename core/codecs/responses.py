@@ -13,10 +13,12 @@ Mapping decisions (one place, so both adapters behave the same):
   (string content), which both OpenAI and MLflow's request schema accept; MLflow rejects
   ``output_text`` content without an item id. Text with annotations goes back in the exact
   ``output_text`` form.
-* One Responses reasoning item is one :class:`ReasoningPart`: ``text`` = its summaries joined by
-  a blank line, ``redacted`` = ``encrypted_content``, ``block`` = its output index, ``extras`` =
-  the item's other fields (``id``...; the original ``summary`` list when it had several entries)
-  so the next turn sends the item back exactly as received.
+* A Responses reasoning item becomes up to two :class:`ReasoningPart` with ``block`` = its output
+  index: the summary text (entries joined by a blank line), then the ``encrypted_content`` as
+  ``redacted`` carrying the item's other fields in ``extras`` (``id``...; the original
+  ``summary`` list when the text alone cannot rebuild it). That is what the stream accumulator
+  folds too, and the next turn sends the item back exactly as received. Items without
+  encrypted content are left out of the next turn (stateless endpoints) unless ``external``.
 * Function and custom tool calls are :class:`ToolCallPart` (``id`` = ``call_id``, the item ``id``
   in ``extras``); every other output item (built-in tool calls and results, MCP, agent-side
   ``function_call_output``...) is kept whole as :class:`ServerToolPart`.
