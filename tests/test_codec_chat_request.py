@@ -420,3 +420,31 @@ def test_inline_media_over_payload_limit_refused_for_known_models():
 def test_unknown_media_kind_refused():
     with pytest.raises(InvalidRequestError, match="media kind"):
         build([Message("user", [MediaPart("pdf", url="https://x")])], info=UNKNOWN)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [({"temperature": 0.2}, "temperature"), ({"top_k": 5}, "top_k"), ({"top_p": 0.5}, "top_p"),
+     ({"tools": [WEATHER], "tool_choice": "required"}, "tool_choice"),
+     ({"tools": [WEATHER], "tool_choice": NamedToolChoice("get_weather")}, "tool_choice")],
+)
+def test_claude_thinking_incompatible_settings_refused(params, match):
+    with pytest.raises(InvalidRequestError, match=match):
+        build(info=CLAUDE, thinking_budget=2048, **params)
+    with pytest.raises(InvalidRequestError, match=match):
+        build(info=CLAUDE, reasoning_effort="low", **params)
+    build(info=CLAUDE, **params)  # fine without thinking
+
+
+def test_claude_thinking_compatible_settings_pass():
+    body = build(info=CLAUDE, thinking_budget=2048, temperature=1, top_p=0.97, tools=[WEATHER],
+                 tool_choice="auto")
+    assert body["thinking"]["budget_tokens"] == 2048
+
+
+def test_codec_for():
+    from core.codecs import chat, codec_for
+
+    assert codec_for("chat") is chat
+    with pytest.raises(ValueError):
+        codec_for("grpc")

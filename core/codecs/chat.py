@@ -301,6 +301,7 @@ def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo)
                 return
             body["thinking"] = {"type": "adaptive"}
             body["output_config"] = {"effort": effort}
+        _check_claude_thinking(p)
         return
     # "effort" / "always": reasoning_effort on the wire (GPT OSS, GPT-5.x, Gemini).
     if effort is None:
@@ -312,6 +313,26 @@ def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo)
                 effort = level
                 break
     body["reasoning_effort"] = effort
+
+
+def _check_claude_thinking(p: GenerationParams) -> None:
+    """Anthropic's documented limits with thinking on: no temperature/top_k changes, top_p in
+    [0.95, 1], no forced tool use. Refused here with a clear message instead of a 400."""
+    problem = None
+    if p.temperature is not None and p.temperature != 1:
+        problem = f"temperature={p.temperature} (only 1 or unset)"
+    elif p.top_k is not None:
+        problem = f"top_k={p.top_k} (must be unset)"
+    elif p.top_p is not None and not 0.95 <= p.top_p <= 1:
+        problem = f"top_p={p.top_p} (must be between 0.95 and 1)"
+    elif p.tool_choice == "required" or isinstance(p.tool_choice, NamedToolChoice):
+        problem = "a forced tool_choice (only 'auto' or 'none')"
+    if problem:
+        raise InvalidRequestError(
+            f"Claude extended thinking does not allow {problem}",
+            hint="drop that setting, or turn thinking off (no thinking_budget/reasoning_effort); "
+            "extra_body can still send any raw body you need",
+        )
 
 
 def _apply_thinking_budget(
