@@ -939,3 +939,11 @@ def test_stream_item_id_then_output_index_is_one_item():
     ]
     _, out = feed_all(events)
     assert [d.text for d in out if isinstance(d, TextDelta)] == ["Hello"]
+
+
+def test_stream_mlflow_agent_server_error_chunk():
+    """MLflow's AgentServer reports a failure mid-stream as {"error": "..."} then [DONE]."""
+    dec = codec.StreamDecoder()
+    dec.feed(json.dumps({"type": "response.output_text.delta", "item_id": "m", "delta": "Hi"}))
+    with pytest.raises(StreamErrorEvent, match="tool exploded"):
+        dec.feed(json.dumps({"error": "tool exploded"}))

@@ -899,6 +899,8 @@ class StreamDecoder:
     def _event(self, ev: dict[str, Any]) -> list[Delta]:
         etype = ev.get("type")
         if not isinstance(etype, str):
+            if ev.get("error"):  # MLflow AgentServer: data: {"error": "..."} then [DONE]
+                _raise_failed(ev["error"], stream=True)
             if isinstance(ev.get("delta"), dict):
                 return self._chat_agent_chunk(ev)
             raise _bad(f"event without type: {ev!r}")
