@@ -532,6 +532,17 @@ def _media_url(part: MediaPart, i: int) -> str:
             f"message {i}: image data URI is not of an image type ({url[:30]}...)",
             hint="use a data:image/...;base64 URI",
         )
+    if kind == "image" and url.startswith("data:image/") and ";base64," in url[:100]:
+        head = url.split(",", 1)[1][:24]  # 24 base64 characters = the first 18 bytes
+        try:
+            magic = base64.b64decode(head + "=" * (-len(head) % 4))
+        except ValueError:
+            magic = b""
+        if sniff_image_mime(magic) is None:
+            raise InvalidRequestError(
+                f"message {i}: image data URI does not hold a PNG, JPEG, GIF or WebP image",
+                hint="check the file; convert other formats to PNG or JPEG",
+            )
     return url
 
 
