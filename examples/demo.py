@@ -95,7 +95,9 @@ def target(force_emulator: bool) -> Iterator[dict[str, Any]]:
 # 1. LangChain
 # ---------------------------------------------------------------------------------------------
 def langchain_demo(conn: dict[str, Any]) -> None:
-    say(dim("loading LangChain..."))
+    model_name = os.environ.get("DEMO_LANGCHAIN_MODEL", "databricks-claude-sonnet-4-5")
+    say()
+    say(bold(f"1. LangChain: prompt | ChatDatabricks({model_name!r}).bind_tools([get_weather])"))
     from langchain_core.messages import AIMessageChunk, ToolMessage
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.tools import tool
@@ -107,9 +109,6 @@ def langchain_demo(conn: dict[str, Any]) -> None:
         """Get the current weather for a city."""
         return f"It is sunny and 21°C in {city}."
 
-    model_name = os.environ.get("DEMO_LANGCHAIN_MODEL", "databricks-claude-sonnet-4-5")
-    say()
-    say(bold(f"1. LangChain: prompt | ChatDatabricks({model_name!r}).bind_tools([get_weather])"))
     llm = ChatDatabricks(model=model_name, max_tokens=4096, thinking_budget=2048, **conn)
     prompt = ChatPromptTemplate.from_messages(
         [("system", "You are a concise assistant."), ("human", "{question}")]
@@ -165,7 +164,9 @@ def langchain_demo(conn: dict[str, Any]) -> None:
 # 2. LlamaIndex
 # ---------------------------------------------------------------------------------------------
 async def llamaindex_demo(conn: dict[str, Any]) -> None:
-    say(dim("loading LlamaIndex..."))
+    model_name = os.environ.get("DEMO_LLAMAINDEX_MODEL", "databricks-gpt-oss-120b")
+    say()
+    say(bold(f"2. LlamaIndex: FunctionAgent on Databricks({model_name!r}) with a multiply tool"))
     from llama_index.core.agent.workflow import AgentStream, FunctionAgent, ToolCall, ToolCallResult
     from llama_index.core.tools import FunctionTool
 
@@ -175,9 +176,6 @@ async def llamaindex_demo(conn: dict[str, Any]) -> None:
         """Multiply two integers and return the product."""
         return a * b
 
-    model_name = os.environ.get("DEMO_LLAMAINDEX_MODEL", "databricks-gpt-oss-120b")
-    say()
-    say(bold(f"2. LlamaIndex: FunctionAgent on Databricks({model_name!r}) with a multiply tool"))
     llm = Databricks(model=model_name, max_tokens=2048, **conn)
     agent = FunctionAgent(
         tools=[FunctionTool.from_defaults(fn=multiply)],
