@@ -105,7 +105,11 @@ class ChatDatabricks(BaseChatModel):
     """
 
     model_config = ConfigDict(
-        populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=()
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        protected_namespaces=(),
+        # Build the validator on first use, not at import (keeps the import cheap).
+        defer_build=True,
     )
 
     model: str = Field(alias="endpoint")
