@@ -95,6 +95,16 @@ def normalize_host(raw: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"host {raw!r} is not an http(s) URL")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigurationError(f"host {raw!r} is not a URL: its port is not a number") from None
+    if any(not (c.isalnum() or c in "-._:%") for c in parts.hostname) or any(
+        c.isspace() for c in text
+    ):
+        raise ConfigurationError(
+            f"host {raw!r} is not a URL; expected e.g. 'https://<workspace>.cloud.databricks.com'"
+        )
     if scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"refusing plain http:// for {parts.hostname}: credentials would travel unencrypted. "
