@@ -188,7 +188,7 @@ class HttpTransport:
             return client
         with self._lock:
             for dead in [lp for lp in self._async if lp.is_closed()]:
-                _abandon(self._async.pop(dead))
+                _abandon(self._async.pop(dead), dead)
             client = self._async.get(loop)
             if client is None or client.is_closed:
                 transport: httpx.AsyncBaseTransport | None = None
@@ -540,18 +540,35 @@ def _interrupted(exc: Exception, url: str) -> DatabricksError:
     )
 
 
-def _abandon(client: httpx.AsyncClient) -> None:
-    """Forget a client whose event loop is closed: it can no longer be closed properly."""
+def _abandon(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Forget a client whose event loop is closed: it can no longer be closed the normal way.
+
+    Its sockets are closed directly (a dead loop's transports cannot close themselves), and an
+    aiohttp session is marked closed, so nothing leaks and nothing warns at garbage collection.
+    """
     transport = getattr(client, "_transport", None)
     session = getattr(transport, "client", None)
     connector = getattr(session, "_connector", None)
     if connector is not None:
         try:
-            connector._close()
+            connector._close()  # on a dead loop: just marks it closed
+            connector._conns.clear()
         except Exception:  # pragma: no cover - best effort on a dead loop
             pass
         try:
             session._connector = None  # type: ignore[union-attr]
+        except Exception:  # pragma: no cover
+            pass
+    transports = getattr(loop, "_transports", None) if loop is not None else None
+    if transports is None:
+        return
+    for tr in list(transports.values()):
+        sock = getattr(tr, "_sock", None)
+        if sock is None:
+            continue
+        try:
+            tr._sock = None
+            sock.close()
         except Exception:  # pragma: no cover
             pass
 
@@ -560,7 +577,7 @@ def _close_async_from_outside(loop: asyncio.AbstractEventLoop, client: httpx.Asy
     import asyncio
 
     if loop.is_closed():
-        _abandon(client)
+        _abandon(client, loop)
         return
     try:
         if loop.is_running():
@@ -575,4 +592,4 @@ def _close_async_from_outside(loop: asyncio.AbstractEventLoop, client: httpx.Asy
         else:
             loop.run_until_complete(client.aclose())
     except Exception:  # pragma: no cover - best effort
-        _abandon(client)
+        _abandon(client, loop if loop.is_closed() else None)
