@@ -902,3 +902,46 @@ def test_request_log(emu, client):
 
 def test_emulator_repr_hides_token(emu):
     assert emu.token not in repr(emu)
+
+
+def test_combined_chunks_signature_with_tool_call_and_finish_on_content(client):
+    r = client.post(
+        CHAT,
+        json={"model": CLAUDE, "messages": user("magic_function(3) please"), "tools": [MAGIC],
+              "stream": True, "max_tokens": 3000, "thinking": {"type": "enabled", "budget_tokens": 1024}},
+        headers={"X-Emulator-Combined-Chunks": "1"},
+    )  # fmt: skip
+    chunks = sse(r.text)[:-1]
+    both = [
+        c
+        for c in chunks
+        if "tool_calls" in c["choices"][0]["delta"] and "content" in c["choices"][0]["delta"]
+    ]
+    assert len(both) == 1
+    assert both[0]["choices"][0]["delta"]["content"][0]["summary"][0]["signature"]
+    assert both[0]["choices"][0]["delta"]["tool_calls"][0]["id"]
+    assert (
+        chunks[-1]["choices"][0]["delta"]
+        and chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    )
+    assert all(c["choices"][0]["delta"] for c in chunks)  # no empty finish chunk
+
+
+def test_anthropic_finish_reason_style():
+    with run_emulator(finish_reason_style="anthropic") as emu:
+        h = {"Authorization": f"Bearer {emu.token}"}
+        r = httpx.post(emu.host + CHAT, json={"model": CLAUDE, "messages": user("hi")}, headers=h)
+        assert r.json()["choices"][0]["finish_reason"] == "end_turn"
+        r = httpx.post(emu.host + CHAT, json={"model": LLAMA, "messages": user("hi")}, headers=h)
+        assert r.json()["choices"][0]["finish_reason"] == "stop"
+
+
+def test_claude_cache_control_reports_cache_read_tokens(client):
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "long shared context " * 10,
+                                        "cache_control": {"type": "ephemeral"}}]},
+        *user("hi"),
+    ]  # fmt: skip
+    usage = chat(client, CLAUDE, messages).json()["usage"]
+    assert usage["cache_read_input_tokens"] == 30
+    assert "cache_read_input_tokens" not in chat(client, LLAMA, messages).json()["usage"]

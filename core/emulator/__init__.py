@@ -211,12 +211,20 @@ def serve_forever(*, on_ready: Any = None, **options: Any) -> None:
     """Run the emulator in the foreground until interrupted (the CLI's ``emulate``)."""
 
     async def main() -> None:
+        import signal
+
         emu = Emulator(**options)
         await emu.astart()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # also when started in the background, where SIGINT is ignored by default
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
         if on_ready is not None:
             on_ready(emu)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await emu.astop()
 

@@ -105,6 +105,9 @@ class EmulatorOptions:
     upstream_model: str | None = None  # replaces the model field when forwarding
     signing_key: bytes = DEFAULT_SIGNING_KEY
     finish_reason_style: str = "openai"  # "openai" | "anthropic" (Claude: end_turn/tool_use)
+    # Streams pack more into one chunk: the reasoning signature rides with the first tool-call
+    # delta, and finish_reason with the last content delta (header X-Emulator-Combined-Chunks: 1).
+    combined_chunks: bool = False
 
 
 @dataclass
@@ -695,7 +698,12 @@ class EmulatorApp:
         size, delay, mode = self._stream_opts(request)
         so = body.get("stream_options")
         include_usage = not (isinstance(so, dict) and so.get("include_usage") is False)
-        events = self._chat_events(rid, name, req, plan, n, size, mode if include_usage else "none")
+        combined = self.state.options.combined_chunks or request.headers.get(
+            "X-Emulator-Combined-Chunks", ""
+        ).lower() in ("1", "true", "yes")
+        events = self._chat_events(
+            rid, name, req, plan, n, size, mode if include_usage else "none", combined
+        )
         return await self._send_sse(request, events, fault, delay)
 
     def _finish(self, req: GenRequest, reason: str) -> str:
@@ -774,7 +782,15 @@ class EmulatorApp:
         }
 
     def _chat_events(
-        self, rid: str, model: str, req: GenRequest, plan: Plan, n: int, size: int, mode: str
+        self,
+        rid: str,
+        model: str,
+        req: GenRequest,
+        plan: Plan,
+        n: int,
+        size: int,
+        mode: str,
+        combined: bool = False,
     ) -> list[bytes]:
         created = _now()
         chunks: list[dict[str, Any]] = []
@@ -798,9 +814,14 @@ class EmulatorApp:
                     if plan.signature is not None:
                         item["signature"] = ""
                     chunk(idx, {"content": [{"type": "reasoning", "summary": [item]}]})
-                if plan.signature is not None:
-                    sig_item = {"type": "summary_text", "text": "", "signature": plan.signature}
-                    chunk(idx, {"content": [{"type": "reasoning", "summary": [sig_item]}]})
+            pending: dict[str, Any] = {}
+            if plan.reasoning is not None and plan.signature is not None:
+                sig_item = {"type": "summary_text", "text": "", "signature": plan.signature}
+                sig_delta = {"content": [{"type": "reasoning", "summary": [sig_item]}]}
+                if combined and plan.tool_calls and not plan.text:
+                    pending = sig_delta
+                else:
+                    chunk(idx, sig_delta)
             first = True
             for piece in _pieces(plan.text, size):
                 if first and plan.thought_signature:
@@ -820,10 +841,16 @@ class EmulatorApp:
                     "type": "function",
                     "function": {"name": call.name, "arguments": ""},
                 }
-                chunk(idx, {"tool_calls": [head]})
+                chunk(idx, {**pending, "tool_calls": [head]})
+                pending = {}
                 for piece in _pieces(call.arguments, size):
                     chunk(idx, {"tool_calls": [{"index": ci, "function": {"arguments": piece}}]})
-            chunk(idx, {}, self._finish(req, plan.finish_reason))
+            finish = self._finish(req, plan.finish_reason)
+            last = chunks[-1]["choices"][0]
+            if combined and last["delta"] and "role" not in last["delta"]:
+                last["finish_reason"] = finish
+            else:
+                chunk(idx, {}, finish)
 
         usage = self._usage(plan, n, req)
         if mode == "separate":
