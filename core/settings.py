@@ -24,6 +24,12 @@ class ClientSettings(BaseModel):
     Unset values come from the environment (``DATABRICKS_HOST``, ``DATABRICKS_TOKEN``,
     ``DATABRICKS_CLIENT_ID``/``DATABRICKS_CLIENT_SECRET``, ``DATABRICKS_AUTH_TYPE``,
     ``DATABRICKS_CONFIG_PROFILE``, ``DATABRICKS_CONFIG_FILE``) and then from ``~/.databrickscfg``.
+
+    ``transport`` picks the async HTTP backend: ``"auto"`` (aiohttp via httpx-aiohttp when it is
+    installed, else httpx), ``"httpx"`` or ``"aiohttp"``. respx only intercepts httpx's own
+    transport, so respx-based tests of async calls pass ``transport="httpx"``.
+    ``timeout`` is in seconds per network operation; ``max_retries`` counts retries after the
+    first attempt (429/5xx/connection errors; a stream only before its first event).
     """
 
     model_config = ConfigDict(

@@ -691,3 +691,12 @@ async def test_aiohttp_backend_builds_aiohttp_transport():
     client = t.async_client()
     assert isinstance(client._transport, AiohttpTransport)
     await t.aclose()
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@respx.mock
+def test_retry_after_honoured_on_any_retryable_status(status):
+    respx.post(URL).mock(side_effect=[httpx.Response(status, headers={"Retry-After": "2"}), ok()])
+    t = make()
+    t.request("POST", URL)
+    assert t.sleeps == [2.0]

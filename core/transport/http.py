@@ -44,7 +44,7 @@ from core.errors import (
     StreamInterruptedError,
     TimeoutError,
 )
-from core.transport.errors import error_from_response
+from core.transport.errors import error_from_response, parse_retry_after
 
 if TYPE_CHECKING:  # pragma: no cover
     import asyncio
@@ -281,9 +281,7 @@ class HttpTransport:
             )
         if status in RETRY_STATUSES and attempt < self.max_retries:
             retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-            if retry_after is None and status == 503:
-                from core.transport.errors import parse_retry_after
-
+            if retry_after is None:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             if retry_after is not None and retry_after > self.max_retry_after:
                 raise error
