@@ -382,13 +382,17 @@ def test_structured_output_methods(emu: Any) -> None:
     assert isinstance(joke, Joke)
     rf = chat_requests(emu)[-1].json["response_format"]
     assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
+    streamed = list(gpt.with_structured_output(Joke, method="json_schema").stream("a joke"))
+    assert streamed and streamed[-1] == joke
     joke = claude.with_structured_output(Joke, method="json_schema").invoke("a joke")
     assert isinstance(joke, Joke)
     assert "strict" not in chat_requests(emu)[-1].json["response_format"]["json_schema"]
     # default: function calling (as databricks-langchain)
     joke = claude.with_structured_output(Joke).invoke("a joke")
     assert isinstance(joke, Joke)
-    assert chat_requests(emu)[-1].json["tool_choice"]["function"]["name"] == "Joke"
+    body = chat_requests(emu)[-1].json
+    assert body["tool_choice"]["function"]["name"] == "Joke"
+    assert not any(k.startswith("ls_") for k in body)  # tracing hints never reach the wire
     out = claude.with_structured_output(
         Joke.model_json_schema(), method="json_mode", include_raw=True
     ).invoke("a joke with 'setup' and 'punchline' keys")
