@@ -338,6 +338,11 @@ def _input_items(messages: Sequence[Message], *, keep_unencrypted: bool) -> list
     items: list[dict[str, Any]] = []
     custom_call_ids: set[str] = set()
     for msg in messages:
+        if msg.role not in ("system", "developer", "user", "assistant", "tool"):
+            raise InvalidRequestError(
+                f"unknown message role {msg.role!r}",
+                hint="roles are system, developer, user, assistant and tool",
+            )
         if msg.role == "assistant":
             _assistant_items(msg, items, custom_call_ids, keep_unencrypted)
             continue
