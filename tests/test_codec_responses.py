@@ -584,6 +584,38 @@ def test_parse_responses_agent_output():
     assert r.text == "The answer is 42"
     assert r.extras["custom_outputs"] == {"conversation_id": "abc"}
     assert r.usage is None
+    # the agent ran the tool itself: history, not a request to the caller
+    assert r.tool_calls == [] and r.finish_reason == "stop"
+    assert [p.item["type"] for p in r.parts[:2]] == ["function_call", "function_call_output"]
+
+
+def test_agent_executed_calls_vs_calls_for_the_caller():
+    out = [
+        {"type": "function_call", "id": "f1", "call_id": "c1", "name": "a", "arguments": "{}"},
+        {"type": "function_call", "id": "f2", "call_id": "c2", "name": "b", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+        _msg("I need b"),
+    ]
+    r = codec.parse_response({"output": out})
+    assert [type(p).__name__ for p in r.parts] == [
+        "ServerToolPart",
+        "ServerToolPart",
+        "ToolCallPart",
+        "TextPart",
+    ]
+    assert r.tool_calls[0].id == "c2" and r.finish_reason == "tool_calls"
+    # the stream folds to the same, in the same order
+    from core.accumulator import StreamAccumulator
+
+    acc = StreamAccumulator()
+    dec = codec.StreamDecoder()
+    for e in [{"type": "response.output_item.done", "item": i} for i in out]:
+        for d in dec.feed(json.dumps(e)):
+            acc.add(d)
+    for d in dec.feed("[DONE]") + dec.close():
+        acc.add(d)
+    assert acc.response().parts == r.parts
+    assert acc.response().finish_reason == "tool_calls"
 
 
 def test_parse_chat_agent_shape():

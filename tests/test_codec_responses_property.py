@@ -104,7 +104,7 @@ usage = st.one_of(
 
 
 @st.composite
-def response_object(draw):
+def response_object(draw, agent_outputs=False):
     output = draw(
         st.lists(st.one_of(message_item(), reasoning_item(), call_item(), builtin_item), max_size=6)
     )
@@ -112,6 +112,14 @@ def response_object(draw):
         item["id"] = f"{item['id']}_{i}"
         if "call_id" in item:
             item["call_id"] = f"{item['call_id']}_{i}"
+    if agent_outputs:  # an agent that ran some of the calls itself: their outputs follow
+        with_outputs = []
+        for item in output:
+            with_outputs.append(item)
+            if item["type"] in ("function_call", "custom_tool_call") and draw(st.booleans()):
+                kind = item["type"] + "_output"
+                with_outputs.append({"type": kind, "call_id": item["call_id"], "output": "r"})
+        output = with_outputs
     body = {
         "id": "resp_" + draw(st.from_regex(r"[a-z0-9]{4}", fullmatch=True)),
         "object": "response",
@@ -226,7 +234,7 @@ def test_streamed_openai_events_fold_to_parse_response(data, body):
 
 
 @settings(max_examples=200, deadline=None)
-@given(response_object())
+@given(response_object(agent_outputs=True))
 def test_agent_done_only_events_fold_to_parse_response(body):
     got = fold(agent_events(body))
     want = codec.parse_response(body)

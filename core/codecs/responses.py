@@ -659,20 +659,55 @@ def _call_part(item: dict[str, Any]) -> ToolCallPart:
     return ToolCallPart(call_id, name, args, "custom" if custom else "function", extras)
 
 
+_CALL_TYPES = ("function_call", "custom_tool_call")
+_CALL_OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
+
+
+def _take_call(pending: list[Any], call_id: Any, key: Any = lambda p: p) -> Any:
+    """Remove and return the pending call item whose call_id matches (None if none does)."""
+    for i, entry in enumerate(pending):
+        if key(entry).get("call_id") == call_id:
+            return pending.pop(i)
+    return None
+
+
 def _output_parts(output: list[Any]) -> list[Part]:
+    """Output items -> parts.
+
+    A function/custom call followed by its own output (an agent that ran the tool itself, e.g.
+    an MLflow ResponsesAgent) is history, not a request to the caller: both items are kept whole
+    as ServerToolPart. Calls without an output before the next other item are ToolCallParts.
+    The stream decoder applies the same rule in the same order.
+    """
     parts: list[Part] = []
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        parts.extend(_call_part(item) for item in pending)
+        pending.clear()
+
     for index, item in enumerate(output):
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise _bad(f"output item {item!r}")
         itype = item["type"]
+        if itype in _CALL_TYPES:
+            _call_part(item)  # shape check now
+            pending.append(item)
+            continue
+        if itype in _CALL_OUTPUT_TYPES:
+            call = _take_call(pending, item.get("call_id"))
+            if call is not None:
+                parts.append(ServerToolPart(call))
+            parts.append(ServerToolPart(item))
+            continue
+        flush()
         if itype == "message":
             parts.extend(_message_parts(item))
         elif itype == "reasoning":
             parts.extend(_reasoning_parts(item, index))
-        elif itype in ("function_call", "custom_tool_call"):
-            parts.append(_call_part(item))
         else:
             parts.append(ServerToolPart(item))
+    flush()
     return _merge_text(parts)
 
 
@@ -801,6 +836,27 @@ def _parse_chat_agent(body: dict[str, Any]) -> ChatResponse:
 # ---------------------------------------------------------------------------------------------
 # Stream
 # ---------------------------------------------------------------------------------------------
+def _keeps_pending(event: dict[str, Any]) -> bool:
+    """Events that leave whole call items waiting for their outputs: other calls and outputs
+    arriving whole, and events that carry no part (progress, ``*.done`` of pieces)."""
+    etype = event.get("type")
+    if etype == "response.output_item.done":
+        item = event.get("item")
+        return isinstance(item, dict) and item.get("type") in _CALL_TYPES + _CALL_OUTPUT_TYPES
+    return etype not in _PART_EVENTS
+
+
+_PART_EVENTS = frozenset(
+    {
+        "response.output_item.added", "response.output_item.done", "response.output_text.delta",
+        "response.refusal.delta", "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta", "response.reasoning_summary_part.added",
+        "response.function_call_arguments.delta", "response.custom_tool_call_input.delta",
+        "response.completed", "response.incomplete", "response.done", None,
+    }
+)  # fmt: skip
+
+
 def _rest(full: str, streamed: str) -> str:
     """What ``full`` adds to the ``streamed`` prefix ("" when they disagree: deltas win)."""
     return full[len(streamed) :] if full.startswith(streamed) else ""
@@ -833,6 +889,7 @@ class StreamDecoder:
         "_id_index",
         "_items",
         "_next_index",
+        "_pending",
         "_seen_items",
         "_usage",
     )
@@ -846,13 +903,15 @@ class StreamDecoder:
         self._id_index: dict[str, int] = {}
         self._next_index = 1_000_000  # synthetic indexes for events without output_index
         self._seen_items = False
+        # whole call items (no streamed start) waiting to see whether their output follows
+        self._pending: list[tuple[int, dict[str, Any]]] = []
 
     @property
     def done(self) -> bool:
         return self._done
 
     def close(self) -> list[Delta]:
-        out: list[Delta] = []
+        out: list[Delta] = self._flush()
         if self._usage is not None:
             out.append(UsageDelta(self._usage))
             self._usage = None
@@ -885,11 +944,28 @@ class StreamDecoder:
             st = self._items[index] = _ItemState()
         return st
 
+    def _flush(self) -> list[Delta]:
+        """Pending calls that got no output: they are requests to the caller after all."""
+        if not self._pending:
+            return []
+        out: list[Delta] = []
+        for index, item in self._pending:
+            part = _call_part(item)
+            st = self._state(index)
+            st.started = True
+            st.args = part.arguments
+            self._has_calls = True
+            out.append(
+                ToolCallDelta(index, part.id, part.name, part.arguments, part.kind, part.extras)
+            )
+        self._pending.clear()
+        return out
+
     # -- feed --------------------------------------------------------------------------------
     def feed(self, data: str) -> list[Delta]:
         if data.strip() == "[DONE]":
             self._done = True
-            return []
+            return self._flush()
         try:
             event = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -897,6 +973,10 @@ class StreamDecoder:
         if not isinstance(event, dict):
             raise MalformedEventError(f"Stream event is not a JSON object: {data[:200]!r}")
         try:
+            if self._pending and not _keeps_pending(event):
+                out = self._flush()
+                out.extend(self._event(event))
+                return out
             return self._event(event)
         except _ShapeError as exc:
             raise MalformedEventError(f"Unexpected Responses stream event: {exc}") from None
@@ -1040,13 +1120,22 @@ class StreamDecoder:
                 if text or p.extras:
                     out.append(ReasoningDelta(text=text, block=index, extras=p.extras))
             return out
-        if itype in ("function_call", "custom_tool_call"):
+        if itype in _CALL_OUTPUT_TYPES:
+            call = _take_call(self._pending, item.get("call_id"), key=lambda e: e[1])
+            if call is not None:
+                return [ServerToolDelta(call[1]), ServerToolDelta(item)]
+            return [ServerToolDelta(item)]
+        if itype in _CALL_TYPES:
             part = _call_part(item)
-            self._has_calls = True
             if not st.started:
+                if not st.args:  # a whole item: wait for a possible output of its own
+                    self._pending.append((index, item))
+                    return []
                 st.started = True
+                self._has_calls = True
                 rest, st.args = part.arguments[len(st.args) :], part.arguments
                 return [ToolCallDelta(index, part.id, part.name, rest, part.kind, part.extras)]
+            self._has_calls = True
             if part.arguments.startswith(st.args) and len(part.arguments) > len(st.args):
                 rest, st.args = part.arguments[len(st.args) :], part.arguments
                 return [ToolCallDelta(index, arguments=rest, kind=part.kind)]
@@ -1063,7 +1152,12 @@ class StreamDecoder:
         if not self._seen_items and isinstance(output, list) and output:
             # a server that sent the whole response at the end only
             for i, item in enumerate(output):
+                if self._pending and not _keeps_pending(
+                    {"type": "response.output_item.done", "item": item}
+                ):
+                    out.extend(self._flush())
                 out.extend(self._item_done({"item": item}, index=i))
+            out.extend(self._flush())
         usage = _usage(resp.get("usage"))
         if usage is not None:
             self._usage = usage
