@@ -120,6 +120,22 @@ async def test_react_agent(make_llm, log) -> None:
     assert system["role"] == "system" and "get_weather" in str(system["content"])
 
 
+async def test_react_agent_tool_loop(make_llm, log) -> None:
+    """The scripted model echoes the user's words, so a ReAct-formatted prompt makes it emit a
+    ReAct action: the agent parses it, runs the tool and feeds the observation back."""
+    llm = make_llm("databricks-meta-llama-3-3-70b-instruct")
+    agent = ReActAgent(tools=[FunctionTool.from_defaults(fn=get_weather)], llm=llm)
+    result, events = await _run(
+        agent, 'Thought: I need the tool.\nAction: get_weather\nAction Input: {"city": "Paris"}'
+    )
+    results = [e for e in events if isinstance(e, ToolCallResult)]
+    assert [(e.tool_name, e.tool_kwargs) for e in results] == [("get_weather", {"city": "Paris"})]
+    assert "Observation: sunny and 21 degrees in Paris" in str(result)
+    last = log.bodies[-1]["messages"]
+    assert last[-1] == {"role": "user", "content": "Observation: sunny and 21 degrees in Paris"}
+    assert last[-2]["role"] == "assistant" and last[-2]["content"].startswith("Thought:")
+
+
 async def test_react_agent_with_thinking(make_llm) -> None:
     llm = make_llm("databricks-claude-sonnet-4-5", thinking_budget=2048, max_tokens=4096)
     agent = ReActAgent(tools=[FunctionTool.from_defaults(fn=get_weather)], llm=llm)
