@@ -360,7 +360,7 @@ class ChatDatabricks(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         include_usage = kwargs.get("stream_usage", self.stream_usage)
         client, neutral, params, model = self._prepare(messages, stop, kwargs)
-        conv = StreamConverter(model)
+        conv = StreamConverter(model, shared_index=self.output_version == "v1")
         for delta in client.stream(neutral, params):
             chunk = conv.feed(delta)
             if chunk is not None:
@@ -376,7 +376,7 @@ class ChatDatabricks(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         include_usage = kwargs.get("stream_usage", self.stream_usage)
         client, neutral, params, model = self._prepare(messages, stop, kwargs)
-        conv = StreamConverter(model)
+        conv = StreamConverter(model, shared_index=self.output_version == "v1")
         async for delta in client.astream(neutral, params):
             chunk = conv.feed(delta)
             if chunk is not None:

@@ -663,7 +663,9 @@ class StreamConverter:
         "_r_block",
         "_r_index",
         "_raw_calls",
+        "_shared",
         "_text_index",
+        "_tool_index",
         "finish_reason",
         "id",
         "meta_extras",
@@ -671,9 +673,14 @@ class StreamConverter:
         "usage",
     )
 
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, *, shared_index: bool = False) -> None:
         self._index = -1  # last LangChain block index handed out
-        self._list_mode = False
+        # shared_index (LangChain output_version="v1"): content and tool-call chunks become
+        # blocks of one list, so text is always a block and tool calls take their index from
+        # the same counter (the wire's tool-call index would collide with a content index).
+        self._shared = shared_index
+        self._tool_index: dict[int, int] = {}
+        self._list_mode = shared_index
         self._last_kind: str | None = None  # kind of the last neutral part started
         self._last_block: int | None = None
         self._next_block = 0
@@ -771,12 +778,16 @@ class StreamConverter:
         raw["function"]["arguments"] += delta.arguments
         if delta.extras:
             raw.setdefault("extras", {}).update(delta.extras)
+        index = delta.index
+        if self._shared:
+            lc_index = self._tool_index.get(index)
+            if lc_index is None:
+                lc_index = self._tool_index[index] = self._new_index()
+            index = lc_index
         return AIMessageChunk(
             content="",
             tool_call_chunks=[
-                tool_call_chunk(
-                    name=delta.name, args=delta.arguments, id=delta.id, index=delta.index
-                )
+                tool_call_chunk(name=delta.name, args=delta.arguments, id=delta.id, index=index)
             ],
             id=self.id,
         )

@@ -608,3 +608,26 @@ def test_system_and_developer_messages(emu: Any) -> None:
     sent = chat_requests(emu)[-1].json["messages"]
     assert [m["role"] for m in sent] == ["system", "developer", "user"]
     assert sent[2].get("name") == "alice"
+
+
+def test_stream_usage_off(emu: Any) -> None:
+    chunks = list(make(emu, LLAMA, stream_usage=False).stream("hi"))
+    assert not any(c.usage_metadata for c in chunks)
+    chunks = list(make(emu, LLAMA).stream("hi", stream_usage=False))
+    assert not any(c.usage_metadata for c in chunks)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_output_version_v1_round_trip(emu: Any, stream: bool) -> None:
+    """With LangChain's v1 output, content is standard blocks; it still goes back intact."""
+    llm = make(emu, CLAUDE, output_version="v1", **REASONING[CLAUDE]).bind_tools([get_weather])
+    prompt = "What is the weather in 'Paris'?"
+    msg = stream_sum(llm, prompt) if stream else llm.invoke(prompt)
+    types = [b["type"] for b in msg.content]
+    assert types[0] == "reasoning" and "tool_call" in types
+    result = ToolMessage("sunny", tool_call_id=msg.tool_calls[0]["id"])
+    answer = llm.invoke([HumanMessage(prompt), msg, result])  # the server checks the signature
+    assert "sunny" in answer.text
+    sent = chat_requests(emu)[-1].json["messages"][1]
+    assert sent["content"][0]["summary"][0]["signature"] == msg.content[0]["extras"]["signature"]
+    assert sent["tool_calls"][0]["function"]["name"] == "get_weather"

@@ -203,8 +203,8 @@ def test_response_metadata() -> None:
 # ---------------------------------------------------------------------------------------------
 # streaming: chunks sum to the same message
 # ---------------------------------------------------------------------------------------------
-def _sum(deltas, model="m", include_usage=True):
-    conv = StreamConverter(model)
+def _sum(deltas, model="m", include_usage=True, shared=False):
+    conv = StreamConverter(model, shared_index=shared)
     chunks = [c for c in (conv.feed(d) for d in deltas) if c is not None]
     chunks.append(conv.last_chunk(include_usage=include_usage))
     full = chunks[0]
@@ -309,8 +309,9 @@ _PIECES = [
 ]
 
 
+@pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("seed", range(60))
-def test_stream_matches_accumulator(seed: int) -> None:
+def test_stream_matches_accumulator(seed: int, shared: bool) -> None:
     """Whatever the delta order, summed chunks convert back to the accumulator's parts."""
     import random
 
@@ -329,7 +330,7 @@ def test_stream_matches_accumulator(seed: int) -> None:
         ordered.append(d)
     if not any(isinstance(d, (TextDelta, ReasoningDelta)) for d in ordered):
         ordered.append(TextDelta("end"))
-    _, full = _sum(ordered)
+    _, full = _sum(ordered, shared=shared)
     expected = _accumulated(ordered)
     got = ai_message_to_neutral(full).parts
     assert _wire_view(got) == _wire_view(expected)
@@ -621,3 +622,20 @@ def test_response_format() -> None:
     assert response_format_to_neutral({"type": "json_object"}).type == "json_object"
     with pytest.raises(InvalidRequestError):
         response_format_to_neutral({"type": "yaml"})
+
+
+def test_shared_index_keeps_tool_calls_apart_from_content() -> None:
+    """output_version="v1": tool-call chunks share the content block index space."""
+    deltas = [
+        ReasoningDelta("think"),
+        ReasoningDelta(signature="S"),
+        ToolCallDelta(0, id="c", name="f", arguments='{"a": 1}'),
+        ToolCallDelta(1, id="d", name="g", arguments="{}"),
+    ]
+    chunks, full = _sum(deltas, shared=True)
+    tool_indexes = [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks]
+    assert tool_indexes == [1, 2]
+    chunks, full = _sum([TextDelta("hi")], shared=True)
+    assert chunks[0].content == [{"type": "text", "text": "hi", "index": 0}]
+    chunks, _ = _sum(deltas)  # default (v0): the wire's own index
+    assert [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks] == [0, 1]
