@@ -109,6 +109,23 @@ async def test_function_agent_initial_tool_choice(make_llm, log) -> None:
     assert log.bodies[0]["tool_choice"] == {"type": "function", "function": {"name": "multiply"}}
 
 
+async def test_function_agent_parallel_tool_calls(make_llm, log) -> None:
+    llm = make_llm("databricks-gpt-5", reasoning_effort="low")
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(fn=get_weather), FunctionTool.from_defaults(fn=multiply)],
+        llm=llm,
+    )
+    result, events = await _run(agent, 'Call get_weather for "Oslo" and multiply 6 by 7.')
+    results = {e.tool_name: e.tool_output.content for e in events if isinstance(e, ToolCallResult)}
+    assert results == {"get_weather": "sunny and 21 degrees in Oslo", "multiply": "42"}
+    assert "42" in str(result) and "Oslo" in str(result)
+    # one streamed assistant turn carried both calls; both results went back with their ids
+    messages = log.bodies[-1]["messages"]
+    calls = next(m for m in messages if m["role"] == "assistant")["tool_calls"]
+    tool_ids = [m["tool_call_id"] for m in messages if m["role"] == "tool"]
+    assert sorted(c["id"] for c in calls) == sorted(tool_ids) and len(calls) == 2
+
+
 async def test_react_agent(make_llm, log) -> None:
     llm = make_llm("databricks-claude-sonnet-4-5")
     agent = ReActAgent(tools=[FunctionTool.from_defaults(fn=get_weather)], llm=llm)
