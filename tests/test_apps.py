@@ -216,3 +216,139 @@ def test_responses_agent_on_invocations(emu, stream):
     assert "model" not in req.json and req.json["input"][0]["content"] == "serve me"
     assert '"serve me"' in r.text
     assert r.extras["custom_outputs"]["mode"] == "serving"
+
+
+# ---------------------------------------------------------------------------------------------
+# An MLflow-AgentServer-shaped app (whole items via response.output_item.done, text deltas keyed
+# by item_id without output_index, tools the agent ran itself, "data: [DONE]", {"error": ...})
+# ---------------------------------------------------------------------------------------------
+MLFLOW_ITEMS = [
+    {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "lookup", "arguments": '{"q": "x"}'},
+    {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+    {"type": "message", "id": "msg_1", "role": "assistant",
+     "content": [{"type": "output_text", "text": "The answer is 42.", "annotations": []}]},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mlflow_app():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet
+            pass
+
+        def _json(self, obj, status=200):
+            data = json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            name = self.path.rsplit("/", 1)[-1]
+            self._json({"name": name, "url": f"http://127.0.0.1:{self.server.server_port}/{name}"})
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/oidc/v1/token":
+                return self._json(
+                    {
+                        "access_token": "eyJhbGciOi.oauth.tok",
+                        "token_type": "Bearer",
+                        "expires_in": 3600,
+                    }
+                )
+            req = json.loads(body)
+            seen.append(req)
+            if not req.get("stream"):
+                return self._json({"output": MLFLOW_ITEMS, "custom_outputs": {"trace_id": "t-1"}})
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            events = [
+                {"type": "response.output_item.done", "item": MLFLOW_ITEMS[0]},
+                {"type": "response.output_item.done", "item": MLFLOW_ITEMS[1]},
+                {"type": "response.output_text.delta", "item_id": "msg_1", "delta": "The answer "},
+                {"type": "response.output_text.delta", "item_id": "msg_1", "delta": "is 42."},
+                {"type": "response.output_item.done", "item": MLFLOW_ITEMS[2]},
+            ]
+            if "failing" in self.path:
+                events = events[:1] + [{"error": "the agent's tool exploded"}]
+            for e in events:
+                self.wfile.write(f"data: {json.dumps(e)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def mlflow_client(host, name="legacy-agent"):
+    return DatabricksChatClient(
+        model=f"apps/{name}", host=host, client_id="id", client_secret="secret", max_retries=0
+    )
+
+
+def test_mlflow_agent_complete_keeps_agent_tool_history(mlflow_app):
+    host, seen = mlflow_app
+    with mlflow_client(host) as c:
+        r = c.complete([user("what is it?")], GenerationParams())
+    assert r.text == "The answer is 42."
+    assert r.tool_calls == [] and r.finish_reason == "stop"  # the agent ran lookup itself
+    assert [p.item["type"] for p in r.parts[:2]] == ["function_call", "function_call_output"]
+    assert r.extras["custom_outputs"] == {"trace_id": "t-1"}
+    # the history goes back whole on the next turn
+    with mlflow_client(host) as c:
+        c.complete(
+            [user("what is it?"), Message("assistant", r.parts), user("why?")], GenerationParams()
+        )
+    assert [i["type"] for i in seen[-1]["input"]] == [
+        "message", "function_call", "function_call_output", "message", "message",
+    ]  # fmt: skip
+
+
+def test_mlflow_agent_stream_ends_with_done_marker(mlflow_app):
+    host, _ = mlflow_app
+    with mlflow_client(host) as c:
+        deltas = list(c.stream([user("what is it?")], GenerationParams()))
+        whole = c.complete([user("what is it?")], GenerationParams())
+    streamed = fold(deltas)
+    assert [d.text for d in deltas if isinstance(d, TextDelta)] == ["The answer ", "is 42."]
+    assert streamed.parts == whole.parts
+    assert streamed.finish_reason == "stop"
+
+
+def test_mlflow_agent_error_chunk(mlflow_app):
+    from core.errors import StreamErrorEvent
+
+    host, _ = mlflow_app
+    with mlflow_client(host, "failing-agent") as c:
+        with pytest.raises(StreamErrorEvent, match="tool exploded"):
+            list(c.stream([user("go")], GenerationParams()))
+
+
+def test_mlflow_agent_through_langchain(mlflow_app):
+    from langchain_plugin import ChatDatabricks
+
+    host, _ = mlflow_app
+    llm = ChatDatabricks(
+        model="apps/legacy-agent", host=host, client_id="id", client_secret="secret"
+    )
+    msg = llm.invoke("what is it?")
+    assert msg.text == "The answer is 42." and msg.tool_calls == []
+    full = None
+    for chunk in llm.stream("what is it?"):
+        full = chunk if full is None else full + chunk
+    assert full.text == "The answer is 42." and full.tool_calls == []
