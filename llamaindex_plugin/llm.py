@@ -254,6 +254,7 @@ class Databricks(FunctionCallingLLM):
     _workspace_client: Any = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
     _metadata: Any = PrivateAttr(default=None)
+    _extra_headers: dict[str, str] | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -288,6 +289,7 @@ class Databricks(FunctionCallingLLM):
         is_chat_model: bool = True,
         external_model: bool = False,
         transport: Literal["auto", "httpx", "aiohttp"] = "auto",
+        default_headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         model = model or kwargs.pop("model_name", None) or kwargs.pop("endpoint", None)
@@ -340,6 +342,7 @@ class Databricks(FunctionCallingLLM):
         self._client_secret = client_secret
         self._token_provider = token_provider
         self._workspace_client = workspace_client
+        self._extra_headers = dict(default_headers) if default_headers else None
         self._client = self._make_client()
 
     def _make_client(self) -> DatabricksChatClient:
@@ -364,6 +367,7 @@ class Databricks(FunctionCallingLLM):
             max_retries=self.max_retries,
             transport=self.transport,
             adapter="llamaindex",
+            extra_headers=self._extra_headers,
         )
         return DatabricksChatClient(settings)
 

@@ -543,3 +543,13 @@ def test_reasoning_with_tool_calls_agent_loop(make_llm, log) -> None:
     block = _reasoning_block_sent(log, 1)
     text = resp.message.blocks[0].content
     assert block["summary"][0]["signature"] == sign(text)
+
+
+def test_default_headers_and_user_agent(make_llm, log) -> None:
+    """llama-index-llms-databricks' ``default_headers`` reach the wire; never in to_dict."""
+    llm = make_llm(default_headers={"X-Team": "e"})
+    llm.chat([user("hi")])
+    headers = log.all[-1].headers
+    assert headers["X-Team"] == "e"
+    assert "llamaindex" in headers["User-Agent"].lower()
+    assert "X-Team" not in llm.to_json()
