@@ -574,3 +574,29 @@ def test_bare_import_core_imports_no_http_stack():
     code = "import sys, core; print([m for m in ('httpx', 'pydantic') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _SdkConfig:
+    def __init__(self, auth_type):
+        self.host = H
+        self.auth_type = auth_type
+
+    def authenticate(self):
+        return {"Authorization": "Bearer from-sdk"}
+
+
+def test_app_refuses_sdk_pat_but_accepts_sdk_oauth():
+    with pytest.raises(ConfigurationError, match="OAuth"):
+        DatabricksChatClient(model="apps/my-agent", workspace_client=_SdkConfig("pat"))
+    c = DatabricksChatClient(model="apps/my-agent", workspace_client=_SdkConfig("databricks-cli"))
+    assert c.auth_method == "databricks-sdk" and c.host == H
+
+
+@respx.mock
+async def test_sdk_handover_async_request():
+    route = respx.post(SERVING).mock(return_value=httpx.Response(200, json=chat_body()))
+    c = DatabricksChatClient(
+        model="databricks-claude-sonnet-4-5", workspace_client=_SdkConfig("pat"), transport="httpx"
+    )
+    await c.acomplete(MSGS, P)
+    assert route.calls.last.request.headers["authorization"] == "Bearer from-sdk"
