@@ -553,3 +553,33 @@ def test_default_headers_and_user_agent(make_llm, log) -> None:
     assert headers["X-Team"] == "e"
     assert "llamaindex" in headers["User-Agent"].lower()
     assert "X-Team" not in llm.to_json()
+
+
+def test_auth_methods(make_llm, emu, tmp_path, monkeypatch) -> None:
+    """Token provider, OAuth M2M, a config-file profile and the environment all work."""
+    calls = []
+
+    def provider() -> str:
+        calls.append(1)
+        return emu.token
+
+    assert make_llm(token=None, token_provider=provider).chat([user("hi")]).message.content
+    assert calls
+    m2m = make_llm(token=None, client_id=emu.client_id, client_secret=emu.client_secret)
+    assert m2m.chat([user("hi")]).message.content
+    assert emu.client_secret not in m2m.to_json()
+    cfg = tmp_path / "databrickscfg"
+    cfg.write_text(f"[emu]\nhost = {emu.host}\ntoken = {emu.token}\n")
+    from llamaindex_plugin import Databricks
+
+    by_profile = Databricks(model="databricks-gpt-5", profile="emu", config_file=str(cfg))
+    assert by_profile.chat([user("hi")]).message.content
+    monkeypatch.setenv("DATABRICKS_HOST", emu.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", emu.token)
+    assert Databricks(model="databricks-gpt-5").complete("hi").text
+    monkeypatch.delenv("DATABRICKS_HOST")
+    monkeypatch.setenv("DATABRICKS_SERVING_ENDPOINT", f"{emu.host}/serving-endpoints")
+    compat = Databricks(model="databricks-gpt-5")
+    assert compat.complete("hi").text
+    for llm in (by_profile, compat):
+        llm.close()
