@@ -159,6 +159,9 @@ class ChatDatabricks(BaseChatModel):
         # ``profile`` field (a ModelProfile dict) keeps its meaning otherwise.
         if isinstance(kwargs.get("profile"), str):
             kwargs["databricks_profile"] = kwargs.pop("profile")
+        for key in ("token", "api_key", "client_secret"):  # keep raw secrets out of frame locals
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = SecretStr(kwargs[key])
         super().__init__(**kwargs)
         # Resolve host and credentials now: bad settings fail here, not on the first call.
         self._client_for(self.model)

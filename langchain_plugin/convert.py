@@ -675,9 +675,11 @@ class StreamConverter:
 
     def __init__(self, model: str | None = None, *, shared_index: bool = False) -> None:
         self._index = -1  # last LangChain block index handed out
-        # shared_index (LangChain output_version="v1"): content and tool-call chunks become
-        # blocks of one list, so text is always a block and tool calls take their index from
-        # the same counter (the wire's tool-call index would collide with a content index).
+        # Tool-call chunks take their index from the content-block counter (one per wire
+        # index, in wire order): LangChain keys content blocks and tool-call chunks in one
+        # index space (v1 output, the stream_events v3 bridge), so the wire's own index would
+        # collide with a reasoning block's. shared_index (output_version="v1") also streams
+        # text as indexed blocks from the start.
         self._shared = shared_index
         self._tool_index: dict[int, int] = {}
         self._list_mode = shared_index
@@ -778,12 +780,9 @@ class StreamConverter:
         raw["function"]["arguments"] += delta.arguments
         if delta.extras:
             raw.setdefault("extras", {}).update(delta.extras)
-        index = delta.index
-        if self._shared:
-            lc_index = self._tool_index.get(index)
-            if lc_index is None:
-                lc_index = self._tool_index[index] = self._new_index()
-            index = lc_index
+        index = self._tool_index.get(delta.index)
+        if index is None:
+            index = self._tool_index[delta.index] = self._new_index()
         return AIMessageChunk(
             content="",
             tool_call_chunks=[

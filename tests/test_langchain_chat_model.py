@@ -631,3 +631,15 @@ def test_output_version_v1_round_trip(emu: Any, stream: bool) -> None:
     sent = chat_requests(emu)[-1].json["messages"][1]
     assert sent["content"][0]["summary"][0]["signature"] == msg.content[0]["extras"]["signature"]
     assert sent["tool_calls"][0]["function"]["name"] == "get_weather"
+
+
+def test_stream_events_v3_keeps_reasoning_and_tool_calls(emu: Any) -> None:
+    from langchain_tests.integration_tests.chat_models import assert_valid_event_stream
+
+    llm = make(emu, CLAUDE, **REASONING[CLAUDE]).bind_tools([get_weather])
+    stream = llm.stream_events("What is the weather in 'Paris'?", version="v3")
+    assert_valid_event_stream(list(stream))
+    message = stream.output
+    assert [b["type"] for b in message.content] == ["reasoning", "tool_call"]
+    assert message.content[0]["extras"]["signature"]
+    assert message.tool_calls[0]["args"] == {"city": "Paris"}

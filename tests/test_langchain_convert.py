@@ -371,7 +371,7 @@ def test_stream_tool_calls() -> None:
         ("get_weather", {"city": "Paris"}, "call_a"),
         ("add", {"a": 1, "b": 2}, "call_b"),
     ]
-    assert chunks[1].tool_call_chunks[0]["index"] == 0
+    assert chunks[1].tool_call_chunks[0]["index"] == 0  # first call (no indexed block yet)
     back = ai_message_to_neutral(full)
     assert back.parts[1:] == [
         ToolCallPart("call_a", "get_weather", '{"city": "Paris"}'),
@@ -624,8 +624,9 @@ def test_response_format() -> None:
         response_format_to_neutral({"type": "yaml"})
 
 
-def test_shared_index_keeps_tool_calls_apart_from_content() -> None:
-    """output_version="v1": tool-call chunks share the content block index space."""
+def test_tool_call_chunks_share_the_content_index_space() -> None:
+    """Tool-call chunk indexes never collide with content block indexes (LangChain v1 output
+    and the stream_events v3 bridge key both by ``index``)."""
     deltas = [
         ReasoningDelta("think"),
         ReasoningDelta(signature="S"),
@@ -637,5 +638,7 @@ def test_shared_index_keeps_tool_calls_apart_from_content() -> None:
     assert tool_indexes == [1, 2]
     chunks, full = _sum([TextDelta("hi")], shared=True)
     assert chunks[0].content == [{"type": "text", "text": "hi", "index": 0}]
-    chunks, _ = _sum(deltas)  # default (v0): the wire's own index
+    chunks, _ = _sum(deltas)  # v0 output: the same index space
+    assert [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks] == [1, 2]
+    chunks, _ = _sum([TextDelta("x"), *deltas[2:]])  # string text has no index
     assert [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks] == [0, 1]
