@@ -297,3 +297,29 @@ def test_role_only_and_role_plus_content_deltas():
 def test_reasoning_object_delta_ignored():
     _, out = run([chunk({"reasoning": {"effort": "low"}, "content": "x"})])
     assert no_meta(out) == [TextDelta("x")]
+
+
+@pytest.mark.parametrize("data", ['{"choices": []} x', '{"a": 1}{"b": 2}', "  ", "{\"a\": }",
+                                  "[1,", "nul"])
+def test_fast_json_path_rejects_what_json_loads_rejects(data):
+    with pytest.raises(MalformedEventError):
+        StreamDecoder().feed(data)
+
+
+@pytest.mark.parametrize("data", ['  {"id": "a", "choices": []}', '{"id": "a", "choices": []}  \n'])
+def test_fast_json_path_allows_surrounding_whitespace(data):
+    assert StreamDecoder().feed(data) == [MetaDelta(id="a")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30) | json_values.map(json.dumps))
+def test_fast_json_path_agrees_with_json_loads(data):
+    from core.codecs import chat
+
+    try:
+        expected = json.loads(data)
+    except ValueError:
+        with pytest.raises(ValueError):
+            chat._loads(data)
+    else:
+        assert chat._loads(data) == expected
