@@ -4,7 +4,8 @@ Builds a realistic 200-chunk stream (reasoning pieces + signature, text pieces, 
 argument pieces, usage on a ``choices: []`` chunk, ``[DONE]``) and times
 
 - baseline: ``json.loads`` of every event's data;
-- decoder: ``StreamDecoder.feed`` of every event + ``close()`` (it json-decodes internally);
+- decoder: ``StreamDecoder.feed`` of every event + ``close()`` (it json-decodes internally,
+  calling json's C scanner directly rather than through json.loads);
 - decoder + accumulator: the above plus ``StreamAccumulator.add`` of every delta + response().
 
 Rounds are interleaved and timed in process CPU time; the medians are printed. Prints the ratios; the target (issue 3) is decoder / json.loads < 2.
