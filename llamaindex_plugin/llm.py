@@ -292,6 +292,12 @@ class Databricks(FunctionCallingLLM):
         default_headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
+        # Raw secrets become SecretStr at once: this frame's locals show up in traceback
+        # summaries (capture_locals) if anything below raises.
+        token = SecretStr(token) if isinstance(token, str) else token
+        api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        if isinstance(client_secret, str):
+            client_secret = SecretStr(client_secret)
         model = model or kwargs.pop("model_name", None) or kwargs.pop("endpoint", None)
         if not model:
             raise ValueError("Databricks(model=...) is required: an endpoint or Unity Catalog name")
@@ -605,21 +611,27 @@ class Databricks(FunctionCallingLLM):
         error_on_no_tool_call: bool = True,
         **kwargs: Any,
     ) -> list[ToolSelection]:
+        from llamaindex_plugin.convert import _legacy_tool_call
+
         message = response.message
+        legacy = message.additional_kwargs.get("tool_calls") or ()
+        custom = {cid for cid, _n, _a, kind in map(_legacy_tool_call, legacy) if kind != "function"}
         selections: list[ToolSelection] = []
         for block in message.blocks:
             if isinstance(block, ToolCallBlock):
+                call_id = block.tool_call_id or ""
+                args = block.tool_kwargs
                 selections.append(
                     ToolSelection(
-                        tool_id=block.tool_call_id or "",
+                        tool_id=call_id,
                         tool_name=block.tool_name,
-                        tool_kwargs=_kwargs_dict(block.tool_kwargs),
+                        # free-text (custom) tools get their text as {"input": ...}
+                        tool_kwargs={"input": args} if call_id in custom and isinstance(args, str)
+                        else _kwargs_dict(args),
                     )
                 )
         if not selections:
-            from llamaindex_plugin.convert import _legacy_tool_call
-
-            for tc in message.additional_kwargs.get("tool_calls") or ():
+            for tc in legacy:
                 call_id, name, arguments, kind = _legacy_tool_call(tc)
                 selections.append(
                     ToolSelection(

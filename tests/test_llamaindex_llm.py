@@ -491,3 +491,16 @@ def test_from_dict_round_trip(make_llm) -> None:
     clone = Databricks.from_dict(llm.to_dict(), token="dapi0123")
     assert clone.to_dict() == llm.to_dict()
     assert clone.client.settings.token.get_secret_value() == "dapi0123"
+
+
+def test_custom_tool_call_text_input(make_llm) -> None:
+    llm = make_llm(model="databricks-gpt-5")
+    llm.client.responses.append(
+        NeutralResponse(parts=[ToolCallPart(id="ct", name="shell", arguments="ls -la", kind="custom")])
+    )
+    resp = llm.chat([ChatMessage(role="user", content="list files")])
+    (sel,) = llm.get_tool_calls_from_response(resp)
+    assert (sel.tool_name, sel.tool_kwargs) == ("shell", {"input": "ls -la"})
+    llm.chat([ChatMessage(role="user", content="list files"), resp.message])
+    sent = llm.client.calls[-1][1][1].parts[0]
+    assert sent == ToolCallPart(id="ct", name="shell", arguments="ls -la", kind="custom")
