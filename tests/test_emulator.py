@@ -945,3 +945,14 @@ def test_claude_cache_control_reports_cache_read_tokens(client):
     usage = chat(client, CLAUDE, messages).json()["usage"]
     assert usage["cache_read_input_tokens"] == 30
     assert "cache_read_input_tokens" not in chat(client, LLAMA, messages).json()["usage"]
+
+
+def test_unknown_path_is_databricks_404(client):
+    r = client.post("/serving-endpoints/nope/somewhere", json={})
+    assert r.status_code == 404 and r.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert client.get("/api/2.0/unknown").json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_stateful_responses_params_allowed_for_external_endpoints(client):
+    r = client.post(RESP, json={"model": "my-external-gpt-4o", "input": "hi", "store": True})
+    assert r.status_code == 200, r.text

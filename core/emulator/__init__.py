@@ -100,7 +100,7 @@ class Emulator:
 
     def expire_tokens(self) -> None:
         """Make every OAuth token issued so far expired (tests of refresh)."""
-        for token in self.state.oauth_tokens:
+        for token in list(self.state.oauth_tokens):
             self.state.oauth_tokens[token] = 0.0
 
     def clear_requests(self) -> None:
@@ -117,6 +117,7 @@ class Emulator:
     async def astart(self) -> Emulator:
         from aiohttp import web
 
+        self._app.add_catch_all()
         runner = web.AppRunner(self._app.app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(

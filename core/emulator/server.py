@@ -213,6 +213,17 @@ class EmulatorApp:
         app.on_cleanup.append(self._cleanup)
         self.app = app
 
+    def add_catch_all(self) -> None:
+        """Unknown paths get a Databricks-style JSON 404 (registered last, at start)."""
+        if not self.app.frozen:
+            self.app.router.add_route("*", "/{tail:.*}", self.not_found)
+
+    async def not_found(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return error_response(
+            404, f"No API found for '{request.method} {request.path}'", "ENDPOINT_NOT_FOUND"
+        )
+
     async def _cleanup(self, _app: web.Application) -> None:
         if self.session is not None:
             await self.session.close()
@@ -920,8 +931,10 @@ class EmulatorApp:
     def _responses_request(
         self, body: dict[str, Any], model: str, *, agent: bool
     ) -> tuple[GenRequest, dict[str, Any]]:
+        base = base_model_name(model).lower()
+        pay_per_token = base.startswith(("databricks-", "system.ai."))
         for key in ("background", "store", "previous_response_id", "service_tier"):
-            if body.get(key) is not None and not agent:
+            if body.get(key) is not None and not agent and pay_per_token:
                 raise HTTPError(
                     400,
                     f"Parameter '{key}' is not supported for pay-per-token Responses endpoints.",
