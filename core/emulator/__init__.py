@@ -126,7 +126,8 @@ class Emulator:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sockets = getattr(server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1])
         self.state.base_url = self.host
         self._runner = runner
         return self

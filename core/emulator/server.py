@@ -1019,7 +1019,9 @@ class EmulatorApp:
             tc = {"type": "function", "function": {"name": tc.get("name")}}
         tool_choice = _tool_choice(tc, tools)
 
-        reasoning_cfg = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+        reasoning_cfg: dict[str, Any] = (
+            body["reasoning"] if isinstance(body.get("reasoning"), dict) else {}
+        )
         effort = reasoning_cfg.get("effort")
         reasoning = family == "gpt-oss" or (
             family == "gpt" and effort not in (None, "none") and not agent
@@ -1050,7 +1052,7 @@ class EmulatorApp:
         extra: dict[str, Any] = {}
         if agent:
             custom_inputs = body.get("custom_inputs")
-            ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
+            ctx: dict[str, Any] = body["context"] if isinstance(body.get("context"), dict) else {}
             outputs = dict(custom_inputs) if isinstance(custom_inputs, dict) else {}
             outputs["agent"] = base_model_name(model)
             if ctx.get("conversation_id"):
@@ -1565,7 +1567,7 @@ def _tool_choice(tc: Any, tools: list[ToolSpec]) -> str | None:
             raise HTTPError(400, "tool_choice 'required' needs at least one tool.")
         return "required"
     if isinstance(tc, dict):
-        fn = tc.get("function") if isinstance(tc.get("function"), dict) else tc
+        fn: dict[str, Any] = tc["function"] if isinstance(tc.get("function"), dict) else tc
         name = fn.get("name")
         if not any(t.name == name for t in tools):
             raise HTTPError(400, f"tool_choice names a tool that is not in 'tools': {name!r}.")
