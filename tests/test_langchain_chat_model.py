@@ -313,6 +313,7 @@ def test_tool_messages_string_list_and_error(emu: Any) -> None:
         assert sent[1]["tool_calls"][0]["function"]["arguments"] == json.dumps(call["args"])
 
 
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")  # langchain not installed
 def test_langgraph_react_agent(emu: Any) -> None:
     from langgraph.prebuilt import create_react_agent
 
@@ -332,6 +333,7 @@ def test_langgraph_react_agent(emu: Any) -> None:
     assert sent["content"][0]["summary"][0]["signature"]
 
 
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")  # langchain not installed
 async def test_langgraph_react_agent_streaming_async(emu: Any) -> None:
     from langgraph.prebuilt import create_react_agent
 
@@ -537,6 +539,7 @@ def test_secrets_never_printed_or_serialized(emu: Any) -> None:
     }
 
 
+@pytest.mark.filterwarnings("ignore:The function `load` is in beta")
 def test_dumpd_load(emu: Any) -> None:
     llm = make(emu, temperature=0.2, max_tokens=50)
     data = dumpd(llm)
@@ -643,3 +646,18 @@ def test_stream_events_v3_keeps_reasoning_and_tool_calls(emu: Any) -> None:
     assert [b["type"] for b in message.content] == ["reasoning", "tool_call"]
     assert message.content[0]["extras"]["signature"]
     assert message.tool_calls[0]["args"] == {"city": "Paris"}
+
+
+def test_configurable_fields_and_deepcopy(emu: Any) -> None:
+    import copy
+
+    from langchain_core.runnables import ConfigurableField
+
+    llm = make(emu, CLAUDE)
+    configurable = llm.configurable_fields(
+        temperature=ConfigurableField(id="t"), model=ConfigurableField(id="m")
+    )
+    msg = configurable.with_config(configurable={"t": 0.3, "m": LLAMA}).invoke("hi")
+    assert msg.response_metadata["model_name"] == LLAMA
+    assert chat_requests(emu)[-1].json["temperature"] == 0.3
+    assert copy.deepcopy(llm).invoke("x").text.startswith('You said: "x"')
