@@ -80,20 +80,29 @@ def _media_from_block(block: Any) -> MediaPart | None:
     if isinstance(block, ImageBlock):
         if block.image is None and block.path is None and block.url is not None:
             return MediaPart(
-                kind="image", url=str(block.url), mime_type=block.image_mimetype, detail=block.detail
+                kind="image",
+                url=str(block.url),
+                mime_type=block.image_mimetype,
+                detail=block.detail,
             )
         data = block.resolve_image(as_base64=False).read()
-        return MediaPart(kind="image", data=data, mime_type=block.image_mimetype, detail=block.detail)
+        return MediaPart(
+            kind="image", data=data, mime_type=block.image_mimetype, detail=block.detail
+        )
     if isinstance(block, AudioBlock):
         mime = _audio_mime(block.format)
         if block.audio is None and block.path is None and block.url is not None:
             return MediaPart(kind="audio", url=str(block.url), mime_type=mime)
-        return MediaPart(kind="audio", data=block.resolve_audio(as_base64=False).read(), mime_type=mime)
+        return MediaPart(
+            kind="audio", data=block.resolve_audio(as_base64=False).read(), mime_type=mime
+        )
     if isinstance(block, VideoBlock):
         if block.video is None and block.path is None and block.url is not None:
             return MediaPart(kind="video", url=str(block.url), mime_type=block.video_mimetype)
         return MediaPart(
-            kind="video", data=block.resolve_video(as_base64=False).read(), mime_type=block.video_mimetype
+            kind="video",
+            data=block.resolve_video(as_base64=False).read(),
+            mime_type=block.video_mimetype,
         )
     if isinstance(block, DocumentBlock):
         filename = block.title if block.title and block.title != "input_document" else None
@@ -101,7 +110,10 @@ def _media_from_block(block: Any) -> MediaPart | None:
             filename = str(block.path).replace("\\", "/").rsplit("/", 1)[-1]
         if block.data is None and block.path is None and block.url is not None:
             return MediaPart(
-                kind="file", url=str(block.url), mime_type=block.document_mimetype, filename=filename
+                kind="file",
+                url=str(block.url),
+                mime_type=block.document_mimetype,
+                filename=filename,
             )
         return MediaPart(
             kind="file",
@@ -158,7 +170,12 @@ def _legacy_tool_call(tc: Any) -> tuple[str, str, str, str]:
         fn = tc.get("function") or tc.get(kind) or {}
         name = fn.get("name") or tc.get("name") or ""
         args = fn.get("arguments", fn.get("input", tc.get("arguments", "")))
-        return str(tc.get("id") or ""), name, args if isinstance(args, str) else json.dumps(args), kind
+        return (
+            str(tc.get("id") or ""),
+            name,
+            args if isinstance(args, str) else json.dumps(args),
+            kind,
+        )
     fn = getattr(tc, "function", None)
     args = getattr(fn, "arguments", "") if fn is not None else ""
     return (
@@ -422,11 +439,19 @@ def parts_to_message(parts: Sequence[Part], role: str = "assistant") -> ChatMess
                     tool_kwargs=parse_arguments(part.arguments, part.kind),
                 )
             )
-            call: dict[str, Any] = {
-                "id": part.id,
-                "type": part.kind,
-                "function": {"name": part.name, "arguments": part.arguments},
-            }
+            call: dict[str, Any] = (
+                {
+                    "id": part.id,
+                    "type": "function",
+                    "function": {"name": part.name, "arguments": part.arguments},
+                }
+                if part.kind == "function"
+                else {
+                    "id": part.id,
+                    "type": part.kind,
+                    part.kind: {"name": part.name, "input": part.arguments},
+                }
+            )
             if part.extras:
                 call_extras[part.id] = dict(part.extras)
             tool_calls.append(call)

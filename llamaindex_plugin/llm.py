@@ -155,15 +155,21 @@ class _StreamFolder:
                 last = self._blocks[-1]
                 self._blocks = [*self._blocks[:-1], TextBlock(text=last.text + delta.text)]
                 message = ChatMessage(
-                    role=MessageRole.ASSISTANT, blocks=self._blocks, additional_kwargs=dict(self._kwargs)
+                    role=MessageRole.ASSISTANT,
+                    blocks=self._blocks,
+                    additional_kwargs=dict(self._kwargs),
                 )
                 return ChatResponse(message=message, delta=delta.text)
             return self._rebuild(delta.text, None)
         if isinstance(delta, ReasoningDelta):
             if self.completion:
-                return CompletionResponse(
-                    text=self._text, delta="", additional_kwargs={"thinking_delta": delta.text}
-                ) if delta.text else None
+                return (
+                    CompletionResponse(
+                        text=self._text, delta="", additional_kwargs={"thinking_delta": delta.text}
+                    )
+                    if delta.text
+                    else None
+                )
             return self._rebuild("", delta.text or None)
         if isinstance(delta, (ToolCallDelta, ServerToolDelta)):
             if self.completion:
@@ -176,8 +182,10 @@ class _StreamFolder:
         message = parts_to_message(parts)
         self._blocks = list(message.blocks)
         self._kwargs = message.additional_kwargs
-        self._text_tail = bool(parts) and isinstance(parts[-1], TextPart) and isinstance(
-            self._blocks[-1] if self._blocks else None, TextBlock
+        self._text_tail = (
+            bool(parts)
+            and isinstance(parts[-1], TextPart)
+            and isinstance(self._blocks[-1] if self._blocks else None, TextBlock)
         )
         extra = {"thinking_delta": thinking} if thinking else {}
         return ChatResponse(message=message, delta=text, additional_kwargs=extra)
@@ -226,7 +234,9 @@ class Databricks(FunctionCallingLLM):
     profile: str | None = Field(default=None, description="~/.databrickscfg profile.")
     config_file: str | None = Field(default=None, description="Path of a databrickscfg file.")
     base_url: str | None = Field(default=None, description="Any OpenAI-compatible base URL.")
-    endpoint_kind: str | None = Field(default=None, description="gateway|serving|invocations|openai")
+    endpoint_kind: str | None = Field(
+        default=None, description="gateway|serving|invocations|openai"
+    )
     temperature: float | None = Field(default=None)
     max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
     stop: list[str] | None = Field(default=None)
@@ -336,13 +346,17 @@ class Databricks(FunctionCallingLLM):
             custom_inputs=custom_inputs,
             context_window=context_window,
             is_function_calling=(
-                is_function_calling if is_function_calling is not None else is_function_calling_model
+                is_function_calling
+                if is_function_calling is not None
+                else is_function_calling_model
             ),
             external_model=external_model,
             transport=transport,
             **kwargs,
         )
-        self._token = secret if isinstance(secret, SecretStr) or secret is None else SecretStr(secret)
+        self._token = (
+            secret if isinstance(secret, SecretStr) or secret is None else SecretStr(secret)
+        )
         if isinstance(client_secret, str):
             client_secret = SecretStr(client_secret)
         self._client_secret = client_secret
@@ -402,7 +416,9 @@ class Databricks(FunctionCallingLLM):
             return cached[1]
         info = self._client.info
         supports_tools = (
-            self.is_function_calling if self.is_function_calling is not None else info.supports_tools
+            self.is_function_calling
+            if self.is_function_calling is not None
+            else info.supports_tools
         )
         metadata = LLMMetadata(
             context_window=self.context_window or info.context_window,
@@ -439,7 +455,9 @@ class Databricks(FunctionCallingLLM):
             elif key == "response_format":
                 params.response_format = _response_format(value)
             elif key == "stop":
-                params.stop = [value] if isinstance(value, str) else (list(value) if value else None)
+                params.stop = (
+                    [value] if isinstance(value, str) else (list(value) if value else None)
+                )
             elif key == "extra_body":
                 extra.update(value or {})
             elif key in _PARAM_NAMES:
@@ -601,7 +619,9 @@ class Databricks(FunctionCallingLLM):
             legacy = message.additional_kwargs.get("tool_calls")
             if isinstance(legacy, list):
                 message.additional_kwargs["tool_calls"] = [
-                    tc for tc in legacy if isinstance(tc, dict) and tc.get("id") == keep.tool_call_id
+                    tc
+                    for tc in legacy
+                    if isinstance(tc, dict) and tc.get("id") == keep.tool_call_id
                 ][:1]
         return response
 
@@ -626,7 +646,8 @@ class Databricks(FunctionCallingLLM):
                         tool_id=call_id,
                         tool_name=block.tool_name,
                         # free-text (custom) tools get their text as {"input": ...}
-                        tool_kwargs={"input": args} if call_id in custom and isinstance(args, str)
+                        tool_kwargs={"input": args}
+                        if call_id in custom and isinstance(args, str)
                         else _kwargs_dict(args),
                     )
                 )
@@ -637,7 +658,9 @@ class Databricks(FunctionCallingLLM):
                     ToolSelection(
                         tool_id=call_id,
                         tool_name=name,
-                        tool_kwargs=_kwargs_dict(arguments if kind == "function" else {"input": arguments}),
+                        tool_kwargs=_kwargs_dict(
+                            arguments if kind == "function" else {"input": arguments}
+                        ),
                     )
                 )
         if not selections and error_on_no_tool_call:
@@ -728,7 +751,9 @@ class Databricks(FunctionCallingLLM):
         def gen() -> Generator[Any, None, None]:
             current = None
             for chunk in chunks:
-                current = process_streaming_objects(chunk, output_cls, cur_objects=_as_list(current), llm=self)
+                current = process_streaming_objects(
+                    chunk, output_cls, cur_objects=_as_list(current), llm=self
+                )
                 yield current
 
         return gen()
@@ -741,7 +766,9 @@ class Databricks(FunctionCallingLLM):
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
         if not self._use_json_schema():
-            return await super()._structured_astream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
+            return await super()._structured_astream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )  # type: ignore[arg-type]
         from llama_index.core.program.utils import process_streaming_objects
 
         kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
@@ -750,7 +777,9 @@ class Databricks(FunctionCallingLLM):
         async def gen() -> AsyncGenerator[Any, None]:
             current = None
             async for chunk in chunks:
-                current = process_streaming_objects(chunk, output_cls, cur_objects=_as_list(current), llm=self)
+                current = process_streaming_objects(
+                    chunk, output_cls, cur_objects=_as_list(current), llm=self
+                )
                 yield current
 
         return gen()

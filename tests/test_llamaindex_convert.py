@@ -76,8 +76,9 @@ def test_image_url_bytes_and_path(tmp_path) -> None:
     )
     parts = message_to_neutral(msg).parts
     assert parts[0] == TextPart("what is this?")
-    assert parts[1] == MediaPart(kind="image", url="https://example.com/cat.jpg", detail="low",
-                                 mime_type="image/jpeg")
+    assert parts[1] == MediaPart(
+        kind="image", url="https://example.com/cat.jpg", detail="low", mime_type="image/jpeg"
+    )
     for p in parts[2:]:
         assert isinstance(p, MediaPart) and p.kind == "image"
         assert p.data == PNG and p.mime_type == "image/png" and p.url is None
@@ -91,7 +92,9 @@ def test_audio_video_document() -> None:
             AudioBlock(url="https://example.com/a.wav"),
             VideoBlock(url="https://example.com/v.mp4"),
             VideoBlock(video=b"\x00\x00\x00\x18ftypmp42fake", video_mimetype="video/mp4"),
-            DocumentBlock(data=b"%PDF-1.4 fake", title="report.pdf", document_mimetype="application/pdf"),
+            DocumentBlock(
+                data=b"%PDF-1.4 fake", title="report.pdf", document_mimetype="application/pdf"
+            ),
         ],
     )
     parts = message_to_neutral(msg).parts
@@ -114,8 +117,9 @@ def test_assistant_reasoning_and_tool_calls_round_trip() -> None:
         TextPart("Calling the tool", extras={"thoughtSignature": "abc"}),
         ServerToolPart(item={"type": "mcp_call", "id": "mcp_1", "output": "x"}),
         ToolCallPart(id="call_1", name="get_weather", arguments='{"city": "Zürich",  "unit":"c"}'),
-        ToolCallPart(id="fc_2", name="shell", arguments="ls -la", kind="custom",
-                     extras={"id": "fc_item_2"}),
+        ToolCallPart(
+            id="fc_2", name="shell", arguments="ls -la", kind="custom", extras={"id": "fc_item_2"}
+        ),
     ]
     msg = parts_to_message(parts)
     thinking = [b for b in msg.blocks if isinstance(b, ThinkingBlock)]
@@ -127,9 +131,18 @@ def test_assistant_reasoning_and_tool_calls_round_trip() -> None:
     assert calls[0].tool_kwargs == {"city": "Zürich", "unit": "c"}
     assert calls[1].tool_kwargs == "ls -la"
     assert msg.content == "Calling the tool"
-    assert msg.additional_kwargs["tool_calls"][0]["function"]["arguments"] == '{"city": "Zürich",  "unit":"c"}'
+    assert (
+        msg.additional_kwargs["tool_calls"][0]["function"]["arguments"]
+        == '{"city": "Zürich",  "unit":"c"}'
+    )
     # additional_kwargs["tool_calls"] stays plain OpenAI shape; item extras live beside it
-    assert all(set(tc) == {"id", "type", "function"} for tc in msg.additional_kwargs["tool_calls"])
+    legacy = msg.additional_kwargs["tool_calls"]
+    assert set(legacy[0]) == {"id", "type", "function"}
+    assert legacy[1] == {
+        "id": "fc_2",
+        "type": "custom",
+        "custom": {"name": "shell", "input": "ls -la"},
+    }
     assert msg.additional_kwargs["tool_call_extras"] == {"fc_2": {"id": "fc_item_2"}}
 
     back = message_to_neutral(msg)
@@ -172,8 +185,9 @@ def test_legacy_additional_kwargs_tool_calls() -> None:
         role="assistant",
         additional_kwargs={
             "tool_calls": [
-                SimpleNamespace(id="b", type="function",
-                                function=SimpleNamespace(name="g", arguments='{"r":2}'))
+                SimpleNamespace(
+                    id="b", type="function", function=SimpleNamespace(name="g", arguments='{"r":2}')
+                )
             ]
         },
     )
@@ -193,7 +207,9 @@ def test_tool_results() -> None:
         blocks=[ToolCallBlock(tool_call_id="call_2", tool_name="f"), TextBlock(text="ok")],
     )
     (part,) = message_to_neutral(block_based).parts
-    assert isinstance(part, ToolResultPart) and part.tool_call_id == "call_2" and part.content == "ok"
+    assert (
+        isinstance(part, ToolResultPart) and part.tool_call_id == "call_2" and part.content == "ok"
+    )
     assert part.name == "f"
 
     with_image = ChatMessage(
@@ -259,20 +275,37 @@ def test_parse_arguments() -> None:
 
 
 def test_usage_shapes() -> None:
-    u = Usage(input_tokens=10, output_tokens=5, reasoning_tokens=3,
-              raw={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
+    u = Usage(
+        input_tokens=10,
+        output_tokens=5,
+        reasoning_tokens=3,
+        raw={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    )
     assert usage_kwargs(u) == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     d = usage_dict(u)
     assert d is not None and d["reasoning_tokens"] == 3 and d["total_tokens"] == 15
     assert usage_kwargs(None) == {}
-    responses_style = Usage(input_tokens=7, output_tokens=2, total_tokens=9,
-                            raw={"input_tokens": 7, "output_tokens": 2, "total_tokens": 9})
+    responses_style = Usage(
+        input_tokens=7,
+        output_tokens=2,
+        total_tokens=9,
+        raw={"input_tokens": 7, "output_tokens": 2, "total_tokens": 9},
+    )
     d2 = usage_dict(responses_style)
-    assert d2 == {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9,
-                  "prompt_tokens": 7, "completion_tokens": 2}
+    assert d2 == {
+        "input_tokens": 7,
+        "output_tokens": 2,
+        "total_tokens": 9,
+        "prompt_tokens": 7,
+        "completion_tokens": 2,
+    }
 
 
 def test_media_out_of_model() -> None:
-    msg = parts_to_message([MediaPart(kind="image", data=PNG, mime_type="image/png"), TextPart("ok")])
+    msg = parts_to_message(
+        [MediaPart(kind="image", data=PNG, mime_type="image/png"), TextPart("ok")]
+    )
     assert isinstance(msg.blocks[0], ImageBlock)
-    assert message_to_neutral(msg).parts[0] == MediaPart(kind="image", data=PNG, mime_type="image/png")
+    assert message_to_neutral(msg).parts[0] == MediaPart(
+        kind="image", data=PNG, mime_type="image/png"
+    )

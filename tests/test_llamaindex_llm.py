@@ -65,8 +65,13 @@ class FakeClient:
     def _next(self) -> NeutralResponse:
         if self.responses:
             return self.responses.pop(0)
-        return NeutralResponse(parts=[TextPart("hello")], usage=Usage(3, 2, 5), finish_reason="stop",
-                               model=self.settings.model, id="r1")
+        return NeutralResponse(
+            parts=[TextPart("hello")],
+            usage=Usage(3, 2, 5),
+            finish_reason="stop",
+            model=self.settings.model,
+            id="r1",
+        )
 
     def complete(self, messages, params):
         self.calls.append(("complete", list(messages), params))
@@ -120,9 +125,16 @@ def _settings_of(llm: Databricks) -> Any:
     from core.settings import ClientSettings
 
     return ClientSettings(
-        model=llm.model, host=llm.host, token=llm._token, client_secret=llm._client_secret,
-        client_id=llm.client_id, base_url=llm.base_url, endpoint_kind=llm.endpoint_kind,
-        use_responses_api=llm.use_responses_api, timeout=llm.timeout, max_retries=llm.max_retries,
+        model=llm.model,
+        host=llm.host,
+        token=llm._token,
+        client_secret=llm._client_secret,
+        client_id=llm.client_id,
+        base_url=llm.base_url,
+        endpoint_kind=llm.endpoint_kind,
+        use_responses_api=llm.use_responses_api,
+        timeout=llm.timeout,
+        max_retries=llm.max_retries,
         adapter="llamaindex",
     )
 
@@ -131,8 +143,11 @@ def _settings_of(llm: Databricks) -> Any:
 # construction, secrets, compatibility
 # ------------------------------------------------------------------------------------------------
 def test_secrets_never_serialized(make_llm) -> None:
-    llm = make_llm(host="https://x.cloud.databricks.com", token="dapi0123456789abcdef",
-                   client_secret="very-secret-value")
+    llm = make_llm(
+        host="https://x.cloud.databricks.com",
+        token="dapi0123456789abcdef",
+        client_secret="very-secret-value",
+    )
     blob = json.dumps(llm.to_dict()) + llm.to_json() + repr(llm) + str(llm)
     assert "dapi0123456789abcdef" not in blob and "very-secret-value" not in blob
     assert llm.client.settings.token.get_secret_value() == "dapi0123456789abcdef"
@@ -188,10 +203,23 @@ def test_metadata_from_registry(make_llm) -> None:
 # parameters
 # ------------------------------------------------------------------------------------------------
 def test_params_mapping(make_llm) -> None:
-    llm = make_llm(temperature=0.2, max_tokens=50, reasoning_effort="high", thinking_budget=2048,
-                   extra_body={"a": 1}, custom_inputs={"k": "v"}, stop="END")
-    llm.chat([ChatMessage(role="user", content="hi")], top_p=0.5, stop=["X"], seed_like=7,
-             response_format={"type": "json_object"}, context={"conversation_id": "c"})
+    llm = make_llm(
+        temperature=0.2,
+        max_tokens=50,
+        reasoning_effort="high",
+        thinking_budget=2048,
+        extra_body={"a": 1},
+        custom_inputs={"k": "v"},
+        stop="END",
+    )
+    llm.chat(
+        [ChatMessage(role="user", content="hi")],
+        top_p=0.5,
+        stop=["X"],
+        seed_like=7,
+        response_format={"type": "json_object"},
+        context={"conversation_id": "c"},
+    )
     (_, msgs, p) = llm.client.calls[0]
     assert msgs[0].role == "user" and msgs[0].text == "hi"
     assert p.temperature == 0.2 and p.max_tokens == 50 and p.top_p == 0.5
@@ -224,9 +252,18 @@ def test_reasoning_response_blocks_and_resend(make_llm) -> None:
     llm.client.responses.append(NeutralResponse(parts=list(parts)))
     resp = llm.chat([ChatMessage(role="user", content="q")])
     blocks = resp.message.blocks
-    assert isinstance(blocks[0], ThinkingBlock) and blocks[0].additional_information["signature"] == "sig=="
+    assert (
+        isinstance(blocks[0], ThinkingBlock)
+        and blocks[0].additional_information["signature"] == "sig=="
+    )
     assert resp.message.content == "answer"
-    llm.chat([ChatMessage(role="user", content="q"), resp.message, ChatMessage(role="user", content="more")])
+    llm.chat(
+        [
+            ChatMessage(role="user", content="q"),
+            resp.message,
+            ChatMessage(role="user", content="more"),
+        ]
+    )
     assert llm.client.calls[-1][1][1].parts == parts
 
 
@@ -247,12 +284,20 @@ def test_stream_chat_cumulative(make_llm) -> None:
     )
     chunks = list(llm.stream_chat([ChatMessage(role="user", content="q")]))
     assert [c.delta for c in chunks] == ["", "", "", "It ", "is", "", "", ""]
-    assert [c.additional_kwargs.get("thinking_delta") for c in chunks[:3]] == ["Let ", "me think", None]
+    assert [c.additional_kwargs.get("thinking_delta") for c in chunks[:3]] == [
+        "Let ",
+        "me think",
+        None,
+    ]
     assert chunks[3].message.content == "It " and chunks[4].message.content == "It is"
     assert isinstance(chunks[1].message.blocks[0], ThinkingBlock)
     assert chunks[1].message.blocks[0].content == "Let me think"
     last = chunks[-1]
-    assert last.additional_kwargs == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+    assert last.additional_kwargs == {
+        "prompt_tokens": 9,
+        "completion_tokens": 4,
+        "total_tokens": 13,
+    }
     assert last.raw["finish_reason"] == "tool_calls"
     think = last.message.blocks[0]
     assert isinstance(think, ThinkingBlock) and think.additional_information["signature"] == "SIG"
@@ -303,8 +348,9 @@ def test_prepare_chat_with_tools(make_llm) -> None:
     kw = llm._prepare_chat_with_tools([tool], user_msg="weather?", tool_required=True)
     assert kw["messages"][-1].content == "weather?" and kw["tool_choice"] == "required"
     assert kw["tools"][0].name == "get_weather"
-    kw = llm._prepare_chat_with_tools([tool], chat_history=[ChatMessage(role="user", content="x")],
-                                      tool_choice="get_weather")
+    kw = llm._prepare_chat_with_tools(
+        [tool], chat_history=[ChatMessage(role="user", content="x")], tool_choice="get_weather"
+    )
     assert kw["tool_choice"] == NamedToolChoice("get_weather")
     assert llm._prepare_chat_with_tools([], user_msg="x")["tool_choice"] is None
 
@@ -331,12 +377,31 @@ def test_get_tool_calls_errors_and_legacy(make_llm) -> None:
     with pytest.raises(ValueError):
         llm.get_tool_calls_from_response(empty)
     assert llm.get_tool_calls_from_response(empty, error_on_no_tool_call=False) == []
-    legacy = ChatResponse(message=ChatMessage(role="assistant", additional_kwargs={"tool_calls": [
-        {"id": "x", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}))
+    legacy = ChatResponse(
+        message=ChatMessage(
+            role="assistant",
+            additional_kwargs={
+                "tool_calls": [
+                    {
+                        "id": "x",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": '{"a": 1}'},
+                    }
+                ]
+            },
+        )
+    )
     (sel,) = llm.get_tool_calls_from_response(legacy)
     assert (sel.tool_id, sel.tool_name, sel.tool_kwargs) == ("x", "f", {"a": 1})
-    blocks = ChatResponse(message=ChatMessage(role="assistant", blocks=[
-        TextBlock(text="t"), ToolCallBlock(tool_call_id="y", tool_name="g", tool_kwargs={"b": 2})]))
+    blocks = ChatResponse(
+        message=ChatMessage(
+            role="assistant",
+            blocks=[
+                TextBlock(text="t"),
+                ToolCallBlock(tool_call_id="y", tool_name="g", tool_kwargs={"b": 2}),
+            ],
+        )
+    )
     (sel,) = llm.get_tool_calls_from_response(blocks)
     assert (sel.tool_id, sel.tool_name, sel.tool_kwargs) == ("y", "g", {"b": 2})
 
@@ -379,7 +444,9 @@ class Person(BaseModel):
 
 def test_structured_predict_json_schema(make_llm) -> None:
     llm = make_llm()
-    llm.client.responses.append(NeutralResponse(parts=[TextPart('```json\n{"name": "Ada", "age": 36}\n```')]))
+    llm.client.responses.append(
+        NeutralResponse(parts=[TextPart('```json\n{"name": "Ada", "age": 36}\n```')])
+    )
     out = llm.structured_predict(Person, PromptTemplate("Invent a person named {name}"), name="Ada")
     assert out == Person(name="Ada", age=36)
     _, msgs, params = llm.client.calls[-1]
@@ -391,8 +458,11 @@ def test_structured_predict_json_schema(make_llm) -> None:
 
 def test_structured_predict_tools_for_unknown_model(make_llm) -> None:
     llm = make_llm(model="my-external-endpoint")
-    llm.client.responses.append(NeutralResponse(parts=[
-        ToolCallPart(id="c", name="Person", arguments='{"name": "Bo", "age": 3}')]))
+    llm.client.responses.append(
+        NeutralResponse(
+            parts=[ToolCallPart(id="c", name="Person", arguments='{"name": "Bo", "age": 3}')]
+        )
+    )
     out = llm.structured_predict(Person, PromptTemplate("Invent {x}"), x="someone")
     assert out == Person(name="Bo", age=3)
     _, _, params = llm.client.calls[-1]
@@ -434,8 +504,13 @@ _delta = st.one_of(
     st.builds(TextDelta, st.text(min_size=1, max_size=3), st.just({"thoughtSignature": "ts"})),
     st.builds(ReasoningDelta, text=st.text(min_size=1, max_size=5)),
     st.builds(ReasoningDelta, signature=st.just("sig")),
-    st.builds(ToolCallDelta, index=st.integers(0, 1), id=st.sampled_from([None, "c0", "c1"]),
-              name=st.sampled_from([None, "f"]), arguments=st.sampled_from(['{"a"', ": 1}", ""])),
+    st.builds(
+        ToolCallDelta,
+        index=st.integers(0, 1),
+        id=st.sampled_from([None, "c0", "c1"]),
+        name=st.sampled_from([None, "f"]),
+        arguments=st.sampled_from(['{"a"', ": 1}", ""]),
+    ),
     st.builds(ServerToolDelta, st.just({"type": "mcp_call", "id": "m1"})),
 )
 
@@ -487,7 +562,9 @@ def test_import_is_cheap() -> None:
 
 
 def test_from_dict_round_trip(make_llm) -> None:
-    llm = make_llm(host="https://x.example.com", token="dapi0123", temperature=0.3, reasoning_effort="low")
+    llm = make_llm(
+        host="https://x.example.com", token="dapi0123", temperature=0.3, reasoning_effort="low"
+    )
     clone = Databricks.from_dict(llm.to_dict(), token="dapi0123")
     assert clone.to_dict() == llm.to_dict()
     assert clone.client.settings.token.get_secret_value() == "dapi0123"
@@ -496,7 +573,9 @@ def test_from_dict_round_trip(make_llm) -> None:
 def test_custom_tool_call_text_input(make_llm) -> None:
     llm = make_llm(model="databricks-gpt-5")
     llm.client.responses.append(
-        NeutralResponse(parts=[ToolCallPart(id="ct", name="shell", arguments="ls -la", kind="custom")])
+        NeutralResponse(
+            parts=[ToolCallPart(id="ct", name="shell", arguments="ls -la", kind="custom")]
+        )
     )
     resp = llm.chat([ChatMessage(role="user", content="list files")])
     (sel,) = llm.get_tool_calls_from_response(resp)

@@ -53,7 +53,9 @@ async def test_function_agent_streaming_with_thinking(make_llm, log) -> None:
     assert any(e.delta for e in streams)
     calls = [e for e in events if isinstance(e, ToolCall) and not isinstance(e, ToolCallResult)]
     results = [e for e in events if isinstance(e, ToolCallResult)]
-    assert [c.tool_name for c in calls] == ["get_weather"] and calls[0].tool_kwargs == {"city": "Paris"}
+    assert [c.tool_name for c in calls] == ["get_weather"] and calls[0].tool_kwargs == {
+        "city": "Paris"
+    }
     assert results[0].tool_output.content == "sunny and 21 degrees in Paris"
     assert any(isinstance(e, AgentInput) for e in events)
     assert any(isinstance(e, AgentOutput) for e in events)
@@ -91,7 +93,9 @@ async def test_function_agent_memory_across_runs(make_llm, log) -> None:
     # the memory replayed the earlier assistant turns, reasoning included and still valid
     messages = log.bodies[-1]["messages"]
     assert any(
-        isinstance(m.get("content"), list) and m["content"] and m["content"][0].get("type") == "reasoning"
+        isinstance(m.get("content"), list)
+        and m["content"]
+        and m["content"][0].get("type") == "reasoning"
         for m in messages
         if m["role"] == "assistant"
     )

@@ -193,7 +193,9 @@ def test_stop_sequence(llm) -> None:
     assert "scripted" not in cut and full.startswith(cut)
     from llamaindex_plugin import Databricks
 
-    bound = Databricks(model=llm.model, host=llm.host, token=llm.client.settings.token, stop=["scripted"])
+    bound = Databricks(
+        model=llm.model, host=llm.host, token=llm.client.settings.token, stop=["scripted"]
+    )
     assert "scripted" not in bound.chat([user("hi")]).message.content
 
 
@@ -233,10 +235,14 @@ def _check_tool_calls(llm, resp: ChatResponse, name: str = "magic_function") -> 
 
 def test_tool_calling(llm) -> None:
     tool = magic_tool()
-    resp = llm.chat_with_tools([tool], user_msg="What is the value of magic_function(3)? Use the tool.")
+    resp = llm.chat_with_tools(
+        [tool], user_msg="What is the value of magic_function(3)? Use the tool."
+    )
     assert _check_tool_calls(llm, resp) == {"input": 3}
     # streaming: the last chunk holds the whole call; earlier chunks are cumulative prefixes
-    chunks = list(llm.stream_chat_with_tools([tool], user_msg="What is the value of magic_function(3)?"))
+    chunks = list(
+        llm.stream_chat_with_tools([tool], user_msg="What is the value of magic_function(3)?")
+    )
     assert _check_tool_calls(llm, chunks[-1]) == {"input": 3}
 
 
@@ -260,7 +266,10 @@ def test_tool_choice_forced(llm, log) -> None:
     assert log.bodies[-1]["tool_choice"] == "required"
     resp = llm.chat_with_tools(tools, user_msg="Hello!", tool_choice="get_weather")
     assert _check_tool_calls(llm, resp, "get_weather") is not None
-    assert log.bodies[-1]["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    assert log.bodies[-1]["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_weather"},
+    }
 
 
 def test_tool_calling_unforced_no_call(llm) -> None:
@@ -286,7 +295,11 @@ def test_tool_message_histories_and_agent_loop(llm) -> None:
     result = tool(**call.tool_kwargs)
     history += [
         resp.message,
-        ChatMessage(role="tool", content=str(result.content), additional_kwargs={"tool_call_id": call.tool_id}),
+        ChatMessage(
+            role="tool",
+            content=str(result.content),
+            additional_kwargs={"tool_call_id": call.tool_id},
+        ),
     ]
     final = llm.chat_with_tools([tool], chat_history=history)
     assert llm.get_tool_calls_from_response(final, error_on_no_tool_call=False) == []
@@ -295,12 +308,20 @@ def test_tool_message_histories_and_agent_loop(llm) -> None:
     # the same history with the tool result as blocks, and a ToolCallBlock-only assistant turn
     bare = ChatMessage(
         role="assistant",
-        blocks=[ToolCallBlock(tool_call_id=call.tool_id, tool_name=call.tool_name, tool_kwargs=call.tool_kwargs)],
+        blocks=[
+            ToolCallBlock(
+                tool_call_id=call.tool_id, tool_name=call.tool_name, tool_kwargs=call.tool_kwargs
+            )
+        ],
     )
     history2 = [
         history[0],
         bare,
-        ChatMessage(role="tool", blocks=[TextBlock(text="5")], additional_kwargs={"tool_call_id": call.tool_id}),
+        ChatMessage(
+            role="tool",
+            blocks=[TextBlock(text="5")],
+            additional_kwargs={"tool_call_id": call.tool_id},
+        ),
     ]
     assert "5" in llm.chat(history2).message.content
 
@@ -329,7 +350,9 @@ def test_unicode_tool_call_integration(llm, log) -> None:
     history = [
         user(prompt),
         resp.message,
-        ChatMessage(role="tool", content="こんにちは", additional_kwargs={"tool_call_id": call.tool_id}),
+        ChatMessage(
+            role="tool", content="こんにちは", additional_kwargs={"tool_call_id": call.tool_id}
+        ),
     ]
     final = llm.chat_with_tools([tool], chat_history=history)
     assert "こんにちは" in final.message.content
@@ -348,7 +371,9 @@ class Joke(BaseModel):
     rating: int = Field(description="how funny, 1 to 10")
 
 
-PROMPT = PromptTemplate('Tell me a joke about {topic}: setup "{setup}", punchline "{punch}", rating 7')
+PROMPT = PromptTemplate(
+    'Tell me a joke about {topic}: setup "{setup}", punchline "{punch}", rating 7'
+)
 
 
 def test_structured_output(llm, log) -> None:
@@ -409,7 +434,9 @@ def test_as_structured_llm(llm) -> None:
 
 
 def test_json_mode(llm) -> None:
-    resp = llm.chat([user('Return JSON with keys "name" and "color"')], response_format={"type": "json_object"})
+    resp = llm.chat(
+        [user('Return JSON with keys "name" and "color"')], response_format={"type": "json_object"}
+    )
     assert set(json.loads(resp.message.content)) == {"name", "color"}
 
 
@@ -428,8 +455,12 @@ def test_image_input(make_llm, log, tmp_path) -> None:
     path.write_bytes(PNG)
     msg = ChatMessage(
         role="user",
-        blocks=[TextBlock(text="describe"), ImageBlock(image=PNG), ImageBlock(path=path),
-                ImageBlock(url="https://example.com/cat.png")],
+        blocks=[
+            TextBlock(text="describe"),
+            ImageBlock(image=PNG),
+            ImageBlock(path=path),
+            ImageBlock(url="https://example.com/cat.png"),
+        ],
     )
     assert llm.chat([msg]).message.content
     content = log.bodies[-1]["messages"][0]["content"]
@@ -447,17 +478,24 @@ def test_audio_video_document_input(make_llm, log) -> None:
             TextBlock(text="what?"),
             AudioBlock(audio=b"RIFF$\x00\x00\x00WAVEfmt fake", format="wav"),
             VideoBlock(url="https://example.com/v.mp4"),
-            DocumentBlock(data=b"%PDF-1.4 fake", title="r.pdf", document_mimetype="application/pdf"),
+            DocumentBlock(
+                data=b"%PDF-1.4 fake", title="r.pdf", document_mimetype="application/pdf"
+            ),
         ],
     )
     assert llm.chat([msg]).message.content
     content = log.bodies[-1]["messages"][0]["content"]
     assert [c["type"] for c in content] == ["text", "audio_url", "video_url", "file"]
     audio = content[1]["audio_url"]["url"]
-    assert audio.startswith("data:audio/") and base64.b64decode(audio.split(",", 1)[1]).startswith(b"RIFF")
+    assert audio.startswith("data:audio/") and base64.b64decode(audio.split(",", 1)[1]).startswith(
+        b"RIFF"
+    )
     assert content[2]["video_url"]["url"] == "https://example.com/v.mp4"
     assert content[3]["file"]["filename"] == "r.pdf"
-    assert content[3]["file"]["file_data"] == "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 fake").decode()
+    assert (
+        content[3]["file"]["file_data"]
+        == "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 fake").decode()
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -486,7 +524,9 @@ def test_reasoning_round_trip_claude(make_llm, log, emu) -> None:
     assert second.message.content
     sent = log.bodies[-1]["messages"][1]["content"]
     assert sent == raw  # reasoning block with signature, then text, exactly as received
-    assert json.dumps(sent[0], separators=(",", ":"), ensure_ascii=False).encode() in log.all[-1].body
+    assert (
+        json.dumps(sent[0], separators=(",", ":"), ensure_ascii=False).encode() in log.all[-1].body
+    )
 
 
 def test_reasoning_round_trip_streaming(make_llm, log) -> None:
@@ -498,7 +538,11 @@ def test_reasoning_round_trip_streaming(make_llm, log) -> None:
     second = llm.chat([user("hello there"), final, user("again")])
     assert second.message.content
     block = _reasoning_block_sent(log, 1)
-    assert block["summary"][0] == {"type": "summary_text", "text": thinking, "signature": sign(thinking)}
+    assert block["summary"][0] == {
+        "type": "summary_text",
+        "text": thinking,
+        "signature": sign(thinking),
+    }
 
 
 def test_reasoning_tampered_is_rejected(make_llm) -> None:

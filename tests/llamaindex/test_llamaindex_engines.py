@@ -18,7 +18,9 @@ def test_summary_index_query_engine(make_llm, log) -> None:
     answer = engine.query("What does the emulator speak?")
     assert "scripted answer" in str(answer)
     sent = str(log.bodies[-1]["messages"])
-    assert "What does the emulator speak?" in sent and "chat completions and the Responses API" in sent
+    assert (
+        "What does the emulator speak?" in sent and "chat completions and the Responses API" in sent
+    )
 
 
 async def test_summary_index_query_engine_async_streaming(make_llm) -> None:

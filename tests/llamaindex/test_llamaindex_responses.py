@@ -59,6 +59,26 @@ def test_responses_tool_loop_carries_reasoning(make_llm, log) -> None:
     assert fc["call_id"] == call.tool_id and fc["name"] == "get_weather"
 
 
+def test_responses_custom_tool_round_trip(make_llm, log) -> None:
+    llm = make_llm("databricks-gpt-5", use_responses_api=True)
+    tool = {"type": "custom", "name": "shell", "description": "run a shell command"}
+    resp = llm.chat_with_tools([tool], user_msg="use shell: ls -la", tool_required=True)
+    (sel,) = llm.get_tool_calls_from_response(resp)
+    assert (sel.tool_name, sel.tool_kwargs) == ("shell", {"input": "use shell: ls -la"})
+    history = [
+        user("use shell: ls -la"),
+        resp.message,
+        ChatMessage(role="tool", content="a.txt", additional_kwargs={"tool_call_id": sel.tool_id}),
+    ]
+    final = llm.chat_with_tools([tool], chat_history=history)
+    assert "a.txt" in final.message.content
+    items = log.bodies[-1]["input"]
+    call = next(i for i in items if i["type"] == "custom_tool_call")
+    assert call["input"] == "use shell: ls -la" and call["call_id"] == sel.tool_id
+    assert call["id"] == resp.message.additional_kwargs["tool_call_extras"][sel.tool_id]["id"]
+    assert log.bodies[-1]["tools"] == [tool]
+
+
 async def test_responses_function_agent(make_llm) -> None:
     llm = make_llm("databricks-gpt-5", use_responses_api=True, reasoning_effort="low")
     agent = FunctionAgent(tools=[FunctionTool.from_defaults(fn=get_weather)], llm=llm)
