@@ -27,10 +27,14 @@ DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-_HINTS = {
-    "ConfigurationError": "configure a workspace: set DATABRICKS_HOST and DATABRICKS_TOKEN (or "
+_NOT_CONFIGURED_HINT = (
+    "configure a workspace: set DATABRICKS_HOST and DATABRICKS_TOKEN (or "
     "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET), use --profile with ~/.databrickscfg, or "
-    "try it locally with `databricks-llm emulate`.",
+    "try it locally with `databricks-llm emulate`."
+)
+_HINTS = {
+    "ConfigurationError": "fix the configuration as described; `databricks-llm auth` shows the "
+    "host and credentials that were resolved.",
     "AuthenticationError": "the credentials were refused: check the token or client secret (and "
     "that it has not expired); `databricks-llm auth` shows what was resolved.",
     "PermissionDeniedError": "the identity lacks permission (CAN_QUERY on the endpoint, CAN_USE "
@@ -164,30 +168,43 @@ def _maybe_json(text: str) -> Any:
         return text
 
 
-def _stream_turn(client: Any, messages: list[Any], params: Any, out: TextIO) -> Any:
-    from core.accumulator import StreamAccumulator
+def _print_deltas(deltas: Any, acc: Any, style: _Style, out: TextIO, state: dict[str, Any]) -> None:
     from core.types import ReasoningDelta, TextDelta
 
-    style = _Style(out)
-    acc = StreamAccumulator()
-    mode = None  # "reasoning" | "text"
-    for delta in client.stream(messages, params):
+    for delta in deltas:
+        mode = state["mode"]
         acc.add(delta)
         if isinstance(delta, ReasoningDelta) and delta.text:
             if mode != "reasoning":
                 out.write(
                     style.dim("thinking: ") if mode is None else "\n" + style.dim("thinking: ")
                 )
-                mode = "reasoning"
+                state["mode"] = "reasoning"
             out.write(style.dim(delta.text))
         elif isinstance(delta, TextDelta) and delta.text:
             if mode == "reasoning":
                 out.write("\n")
-            mode = "text"
+            state["mode"] = "text"
             out.write(delta.text)
         else:
             continue
         out.flush()
+
+
+def _stream_turn(client: Any, messages: list[Any], params: Any, out: TextIO) -> Any:
+    from core.accumulator import StreamAccumulator
+
+    style = _Style(out)
+    acc = StreamAccumulator()
+    state: dict[str, Any] = {"mode": None}  # "reasoning" | "text" once something was printed
+    try:
+        _print_deltas(client.stream(messages, params), acc, style, out, state)
+    except BaseException:
+        if state["mode"] is not None:
+            out.write("\n")  # end the partial line before the error goes to stderr
+            out.flush()
+        raise
+    mode = state["mode"]
     resp = acc.response()
     if mode is not None:
         out.write("\n")
@@ -469,6 +486,15 @@ def _report(exc: BaseException) -> int:
         first = str(exc).splitlines()[0]
         message = first
         hint = exc.hint
+        if (
+            not hint
+            and type(exc).__name__ == "ConfigurationError"
+            and (
+                "no databricks workspace host" in first.lower()
+                or "no databricks credentials" in first.lower()
+            )
+        ):
+            hint = _NOT_CONFIGURED_HINT
         if not hint:
             for cls in type(exc).__mro__:
                 if cls.__name__ in _HINTS:

@@ -231,3 +231,18 @@ def test_emulate_prints_exports_and_serves():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_stream_broken_mid_way_ends_the_line_then_reports(pat_env, capsys):
+    code = main(["chat", "--model", "databricks-gpt-oss-120b+fault=disconnect", "hi"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.startswith("thinking: ") and captured.out.endswith("\n")
+    assert captured.err.startswith("error: ") and "mid-stream" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_apps_with_pat_explains_oauth(pat_env, capsys):
+    assert main(["chat", "--model", "apps/my-agent-app", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "OAuth" in err.splitlines()[0] and "databricks-llm auth" in err
