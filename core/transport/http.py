@@ -310,7 +310,7 @@ class HttpTransport:
         client = self.sync_client()
         attempt, refreshed = 0, False
         while True:
-            auth_value = self.auth.header() if self._needs_auth(url, auth) else None
+            auth_value = _Credential(self.auth.header()) if self._needs_auth(url, auth) else None
             try:
                 try:
                     response = client.request(
@@ -346,7 +346,9 @@ class HttpTransport:
         client = self.async_client()
         attempt, refreshed = 0, False
         while True:
-            auth_value = await self.auth.aheader() if self._needs_auth(url, auth) else None
+            auth_value = (
+                _Credential(await self.auth.aheader()) if self._needs_auth(url, auth) else None
+            )
             try:
                 try:
                     response = await client.request(
@@ -387,7 +389,7 @@ class HttpTransport:
         attempt, refreshed = 0, False
         hdrs = {"Accept": "text/event-stream", **(headers or {})}
         while True:
-            auth_value = self.auth.header() if self._needs_auth(url, True) else None
+            auth_value = _Credential(self.auth.header()) if self._needs_auth(url, True) else None
             delivered = False
             try:
                 try:
@@ -430,7 +432,9 @@ class HttpTransport:
         attempt, refreshed = 0, False
         hdrs = {"Accept": "text/event-stream", **(headers or {})}
         while True:
-            auth_value = await self.auth.aheader() if self._needs_auth(url, True) else None
+            auth_value = (
+                _Credential(await self.auth.aheader()) if self._needs_auth(url, True) else None
+            )
             delivered = False
             try:
                 try:
@@ -471,6 +475,16 @@ class HttpTransport:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+class _Credential(str):
+    """An Authorization value whose repr hides it: it sits in frame locals that traceback
+    summaries (``capture_locals=True``), debuggers and error reporters print."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 async def _asleep(seconds: float) -> None:
     import asyncio
 
