@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from core.auth import AuthProvider, normalize_host, resolve_auth
 from core.endpoints import Route, apps_api_url, resolve_route
@@ -89,6 +89,11 @@ class DatabricksChatClient:
     """Chat with one Databricks model: ``complete``/``acomplete``, ``stream``/``astream``."""
 
     def __init__(self, settings: ClientSettings | None = None, **kwargs: Any) -> None:
+        # Raw secrets in kwargs become SecretStr at once: this frame's locals show up in
+        # traceback summaries (capture_locals) if anything below raises.
+        for key in ("token", "client_secret"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = SecretStr(kwargs[key])
         self.settings: ClientSettings = _settings_from(settings, kwargs)
         s = self.settings
         if not s.model:
@@ -146,9 +151,15 @@ class DatabricksChatClient:
         return self.auth.method
 
     def __repr__(self) -> str:
+        # Robust on a half-built instance: a constructor that raised leaves one in the
+        # traceback's frame locals, and traceback summaries repr() them.
+        route = getattr(self, "_route", None)
+        auth = getattr(self, "auth", None)
         return (
-            f"DatabricksChatClient(model={self.model!r}, host={self.host!r}, "
-            f"route={self._route.kind}/{self._route.api}, auth={self.auth.method})"
+            f"DatabricksChatClient(model={getattr(self, 'model', None)!r}, "
+            f"host={getattr(self, 'host', None)!r}, "
+            f"route={route.kind if route else None}/{route.api if route else None}, "
+            f"auth={auth.method if auth else None})"
         )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DatabricksChatClient:
