@@ -448,3 +448,9 @@ def test_codec_for():
     assert codec_for("chat") is chat
     with pytest.raises(ValueError):
         codec_for("grpc")
+
+
+def test_responses_only_model_refused_on_chat():
+    with pytest.raises(InvalidRequestError, match="Responses API only"):
+        build(info=lookup_model("databricks-gpt-5-1-codex-max"))
+    build(info=lookup_model("some-unknown-codex-thing"))  # unknown: not judged

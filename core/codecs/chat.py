@@ -65,6 +65,7 @@ __all__ = [
     "normalize_finish_reason",
     "parse_response",
     "parse_usage",
+    "sniff_image_mime",
 ]
 
 ORDER_KEY = "$order"
@@ -133,6 +134,12 @@ def build_request(
     ``model=None`` leaves the ``model`` field out (``/invocations`` carries it in the path).
     ``params.extra_body`` is merged last (shallow), so it can override anything.
     """
+    if info.known and info.api == "responses-only":
+        raise InvalidRequestError(
+            f"model {info.name!r} is served through the Responses API only, not chat completions",
+            hint="leave use_responses_api unset (or True); if your endpoint does serve chat, "
+            "register_model({'name': ..., 'api': 'chat'})",
+        )
     body: dict[str, Any] = {}
     if model is not None:
         body["model"] = model
