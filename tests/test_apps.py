@@ -264,6 +264,8 @@ def mlflow_app():
                         "expires_in": 3600,
                     }
                 )
+            if "get-only" in self.path:  # an app that serves something else on /responses
+                return self._json({"detail": "Method Not Allowed"}, status=405)
             req = json.loads(body)
             seen.append(req)
             if not req.get("stream"):
@@ -352,3 +354,11 @@ def test_mlflow_agent_through_langchain(mlflow_app):
     for chunk in llm.stream("what is it?"):
         full = chunk if full is None else full + chunk
     assert full.text == "The answer is 42." and full.tool_calls == []
+
+
+def test_app_answering_405_does_not_implement_responses(mlflow_app):
+    host, _ = mlflow_app
+    with mlflow_client(host, "get-only-app") as c:
+        with pytest.raises(NotFoundError, match="does not implement POST /responses") as err:
+            c.complete([user("hi")], GenerationParams())
+    assert err.value.status_code == 405
