@@ -422,8 +422,19 @@ def deltas_from_response(response: ChatResponse) -> list[Delta]:
         if isinstance(part, TextPart):
             out.append(TextDelta(text=part.text, extras=part.extras))
         elif isinstance(part, ReasoningPart):
+            if part.redacted is not None:  # a redacted part is a part of its own: one delta
+                out.append(
+                    ReasoningDelta(
+                        text=part.text,
+                        signature=part.signature,
+                        redacted=part.redacted,
+                        block=part.block,
+                        extras=part.extras,
+                    )
+                )
+                continue
             out.append(ReasoningDelta(text=part.text, block=part.block, extras=part.extras))
-            if part.signature is not None or part.redacted is not None:
+            if part.signature is not None:
                 out.append(
                     ReasoningDelta(
                         signature=part.signature, redacted=part.redacted, block=part.block

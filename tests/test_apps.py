@@ -268,6 +268,12 @@ def mlflow_app():
                 return self._json({"detail": "Method Not Allowed"}, status=405)
             req = json.loads(body)
             seen.append(req)
+            if "json-only" in self.path:  # ignores stream=true, answers one JSON body
+                reasoning = {"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAAA-x",
+                             "summary": [{"type": "summary_text", "text": "thinking"}]}  # fmt: skip
+                return self._json(
+                    {"output": [reasoning, *MLFLOW_ITEMS], "custom_outputs": {"k": 1}}
+                )
             if not req.get("stream"):
                 return self._json({"output": MLFLOW_ITEMS, "custom_outputs": {"trace_id": "t-1"}})
             self.send_response(200)
@@ -362,3 +368,13 @@ def test_app_answering_405_does_not_implement_responses(mlflow_app):
         with pytest.raises(NotFoundError, match="does not implement POST /responses") as err:
             c.complete([user("hi")], GenerationParams())
     assert err.value.status_code == 405
+
+
+def test_app_answering_a_stream_with_one_json_body(mlflow_app):
+    host, _ = mlflow_app
+    with mlflow_client(host, "json-only-agent") as c:
+        whole = c.complete([user("hi")], GenerationParams())
+        streamed = fold(c.stream([user("hi")], GenerationParams()))
+    assert streamed.text == whole.text == "The answer is 42."
+    assert streamed.extras["custom_outputs"] == {"k": 1}
+    assert streamed.parts == whole.parts
