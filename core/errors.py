@@ -97,11 +97,11 @@ class ServerError(APIError):
     """HTTP 5xx."""
 
 
-class TimeoutError(DatabricksError):  # noqa: A001 - deliberate: core.errors.TimeoutError
+class TimeoutError(DatabricksError):
     """The request did not complete within the configured timeout."""
 
 
-class ConnectionError(DatabricksError):  # noqa: A001 - deliberate: core.errors.ConnectionError
+class ConnectionError(DatabricksError):
     """The server could not be reached."""
 
 

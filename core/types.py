@@ -12,7 +12,7 @@ small deltas; :class:`core.accumulator.StreamAccumulator` folds them back into a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 MediaKind = Literal["image", "audio", "video", "file"]
@@ -85,7 +85,7 @@ class ServerToolPart:
     item: dict[str, Any]
 
 
-Part = Union[TextPart, ReasoningPart, MediaPart, ToolCallPart, ToolResultPart, ServerToolPart]
+Part = TextPart | ReasoningPart | MediaPart | ToolCallPart | ToolResultPart | ServerToolPart
 
 
 @dataclass(slots=True)
@@ -119,7 +119,7 @@ class NamedToolChoice:
     name: str
 
 
-ToolChoice = Union[Literal["auto", "none", "required"], NamedToolChoice]
+ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
 @dataclass(slots=True)
@@ -267,6 +267,6 @@ class MetaDelta:
     extras: dict[str, Any] | None = None
 
 
-Delta = Union[
-    TextDelta, ReasoningDelta, ToolCallDelta, ServerToolDelta, UsageDelta, FinishDelta, MetaDelta
-]
+Delta = (
+    TextDelta | ReasoningDelta | ToolCallDelta | ServerToolDelta | UsageDelta | FinishDelta | MetaDelta
+)
