@@ -67,6 +67,9 @@ RAW_TOOL_CALLS_KEY = "raw_tool_calls"
 # additional_kwargs key: {call id: {"kind": ..., "extras": {...}}} for calls that need more than
 # the plain OpenAI dict to be replayed unchanged (Responses item ids, custom tools)
 TOOL_CALL_EXTRAS_KEY = "tool_call_extras"
+# additional_kwargs key of the last streamed chunk: wire fields of the text streamed as a plain
+# string that arrived after the text had started (e.g. a Responses message item id)
+TEXT_EXTRAS_KEY = "text_extras"
 
 _MEDIA_KINDS = ("image", "audio", "video", "file")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -300,13 +303,16 @@ def ai_message_to_neutral(msg: AIMessage) -> Message:
     parts: list[Part] = []
     content = msg.content
     tool_call_ids = {tc.get("id") for tc in msg.tool_calls}
+    text_extras = msg.additional_kwargs.get(TEXT_EXTRAS_KEY) or None
     if isinstance(content, str):
-        if content:
-            parts.append(TextPart(content))
+        if content or text_extras:
+            parts.append(TextPart(content, extras=dict(text_extras) if text_extras else None))
     else:
-        for block in content:
+        for n, block in enumerate(content):
             if isinstance(block, str):
-                if block:
+                if n == 0 and text_extras:  # the leading streamed string (see StreamConverter)
+                    parts.append(TextPart(block, extras=dict(text_extras)))
+                elif block:
                     parts.append(TextPart(block))
                 continue
             if not isinstance(block, dict):
@@ -664,6 +670,8 @@ class StreamConverter:
         "_r_index",
         "_raw_calls",
         "_shared",
+        "_held_text_extras",
+        "_string_text",
         "_text_index",
         "_tool_index",
         "finish_reason",
@@ -688,6 +696,8 @@ class StreamConverter:
         self._next_block = 0
         self._open_text = False
         self._text_index: int | None = None
+        self._string_text: bool | None = None  # None: no string-mode text part yet
+        self._held_text_extras: dict[str, Any] = {}
         self._r_index: int | None = None  # the open reasoning part's block index
         self._r_block: int | None = None
         self._item_sent: dict[str, Any] = {}
@@ -750,8 +760,23 @@ class StreamConverter:
             self._text_index = None
             self._r_index = None
             self._last_kind = "text"
-        if not self._list_mode and not delta.extras:
-            return AIMessageChunk(content=delta.text, id=self.id) if delta.text else None
+            if self._string_text is not None:
+                # Only the first text part streams as a string; a later one (after a tool
+                # call) is its own block, as it is its own part.
+                self._list_mode = True
+        if not self._list_mode:
+            if not delta.extras:
+                if not delta.text:
+                    return None
+                self._string_text = True
+                return AIMessageChunk(content=delta.text, id=self.id)
+            if self._string_text:
+                # Wire fields for a part already streamed as a string: sent on the last chunk
+                # (additional_kwargs["text_extras"]), where they attach to that string.
+                self._held_text_extras.update(delta.extras)
+                if not delta.text:
+                    return None
+                return AIMessageChunk(content=delta.text, id=self.id)
         self._list_mode = True
         if self._text_index is None:
             self._text_index = self._new_index()
@@ -854,6 +879,8 @@ class StreamConverter:
         if custom is not None:
             meta["custom_outputs"] = custom
         additional: dict[str, Any] = {}
+        if self._held_text_extras:
+            additional[TEXT_EXTRAS_KEY] = dict(self._held_text_extras)
         if self._raw_calls:
             # Not under "tool_calls": LangChain would re-parse that key into tool-call chunks.
             plain_calls, call_extras = _split_raw_calls(

@@ -306,11 +306,13 @@ _PIECES = [
     ToolCallDelta(0, arguments="1}"),
     ToolCallDelta(1, id="c1", name="g", arguments="{}"),
     ServerToolDelta({"type": "web_search_call", "id": "w"}),
+    TextDelta("", {"id": "msg_1"}),
+    TextDelta("t3", {"annotations": []}),
 ]
 
 
 @pytest.mark.parametrize("shared", [False, True])
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(150))
 def test_stream_matches_accumulator(seed: int, shared: bool) -> None:
     """Whatever the delta order, summed chunks convert back to the accumulator's parts."""
     import random
@@ -337,22 +339,9 @@ def test_stream_matches_accumulator(seed: int, shared: bool) -> None:
 
 
 def _wire_view(parts):
-    """What the chat wire keeps: content parts in order (adjacent plain texts joined, as the
-    codec sends them), and tool calls in order (they travel in their own list)."""
-    content: list = []
-    for p in parts:
-        if isinstance(p, ToolCallPart):
-            continue
-        if (
-            isinstance(p, TextPart)
-            and not p.extras
-            and content
-            and isinstance(content[-1], TextPart)
-            and not content[-1].extras
-        ):
-            content[-1] = TextPart(content[-1].text + p.text)
-        else:
-            content.append(p)
+    """Content parts in order and tool calls in order (LangChain keeps tool calls apart from
+    the content, and they travel in their own list on the chat wire)."""
+    content = [p for p in parts if not isinstance(p, ToolCallPart)]
     return content, [p for p in parts if isinstance(p, ToolCallPart)]
 
 
@@ -642,3 +631,12 @@ def test_tool_call_chunks_share_the_content_index_space() -> None:
     assert [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks] == [1, 2]
     chunks, _ = _sum([TextDelta("x"), *deltas[2:]])  # string text has no index
     assert [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks] == [0, 1]
+
+
+def test_late_text_extras_attach_to_the_streamed_string() -> None:
+    deltas = [TextDelta("Hel"), TextDelta("lo"), TextDelta("", {"id": "msg_1"})]
+    chunks, full = _sum(deltas)
+    assert full.content == "Hello"  # still plain string chunks for the caller
+    assert full.additional_kwargs["text_extras"] == {"id": "msg_1"}
+    assert ai_message_to_neutral(full).parts == [TextPart("Hello", extras={"id": "msg_1"})]
+    assert ai_message_to_neutral(full).parts == _accumulated(deltas)
