@@ -647,15 +647,17 @@ def response_metadata(resp: ChatResponse, *, model: str | None) -> dict[str, Any
 
 # --- streaming ---------------------------------------------------------------------------------
 class StreamConverter:
-    """Turn neutral deltas into AIMessageChunks whose sum equals the non-streamed message.
+    """Turn neutral deltas into AIMessageChunks whose sum converts back to exactly the parts
+    :class:`core.accumulator.StreamAccumulator` folds from the same deltas.
 
-    Text is streamed as plain string content until a reasoning, text-with-extras or server tool
-    piece shows up; from then on every piece is a list block with an ``index`` so LangChain's
-    chunk merging folds the pieces of one part into one block. Part boundaries and reasoning
-    block numbers follow :class:`core.accumulator.StreamAccumulator` exactly (a signature closes
-    a reasoning part, a redacted piece is a part of its own, adjacent reasoning parts share a
-    block), so the summed chunks convert back to the accumulator's parts. Usage, finish reason
-    and model name are held back and sent once, on the last chunk.
+    The first text part streams as plain string content (what most callers print) as long as
+    nothing list-shaped came before it; reasoning, text carrying wire fields, later text parts
+    and server tool items are list blocks with an ``index`` so LangChain's chunk merging folds
+    the pieces of one part into one block. Part boundaries and reasoning block numbers follow
+    the accumulator (a signature closes a reasoning part, a redacted piece is a part of its
+    own, adjacent reasoning parts share a block). Tool-call chunks get indexes from the same
+    counter as content blocks. Usage, finish reason, model name, raw tool calls and late wire
+    fields of the string text are held back and sent once, on the last chunk.
     """
 
     __slots__ = (
