@@ -628,3 +628,47 @@ def test_settings_validation_never_echoes_input():
     with pytest.raises(ValidationError) as err:
         ClientSettings(token=["dapi-in-a-list-123"])
     assert "dapi-in-a-list-123" not in str(err.value)
+
+
+@respx.mock
+async def test_oauth_cancelled_waiter_does_not_cancel_the_fetch():
+    async def slow(request):
+        await asyncio.sleep(0.2)
+        return _token_json("shared")
+
+    route = respx.post(TOKEN_URL).mock(side_effect=slow)
+    auth = _oauth()
+    owner = asyncio.create_task(auth.aheader())
+    await asyncio.sleep(0.01)
+    waiter = asyncio.create_task(auth.aheader())
+    other = asyncio.create_task(auth.aheader())
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    assert await owner == "Bearer shared"
+    assert await other == "Bearer shared"
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_oauth_cancelled_owner_hands_over_to_a_waiter():
+    calls = []
+
+    async def slow(request):
+        calls.append(1)
+        await asyncio.sleep(0.2)
+        return _token_json(f"t{len(calls)}")
+
+    respx.post(TOKEN_URL).mock(side_effect=slow)
+    auth = _oauth()
+    owner = asyncio.create_task(auth.aheader())
+    await asyncio.sleep(0.01)
+    waiters = [asyncio.create_task(auth.aheader()) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    owner.cancel()
+    results = await asyncio.gather(*waiters)
+    assert len(set(results)) == 1  # one of the waiters fetched, the others shared it
+    assert len(calls) == 2
+    with pytest.raises(asyncio.CancelledError):
+        await owner

@@ -35,6 +35,10 @@ class _Token:
         self.refresh_at = self.expires_at - min(REFRESH_MARGIN_MAX, expires_in * REFRESH_FRACTION)
 
 
+class _OwnerGone(Exception):
+    """The caller fetching the token was cancelled/interrupted: waiters try again themselves."""
+
+
 class OAuthM2MAuth(AuthProvider):
     method = "oauth-m2m"
     is_oauth = True
@@ -80,6 +84,9 @@ class OAuthM2MAuth(AuthProvider):
             if self._inflight is not None:
                 return None, self._inflight, False
             fut: concurrent.futures.Future[_Token] = concurrent.futures.Future()
+            # RUNNING futures cannot be cancelled: a waiter that is itself cancelled must not
+            # cancel the shared fetch for everybody else (asyncio.wrap_future would).
+            fut.set_running_or_notify_cancel()
             self._inflight = fut
             return None, fut, True
 
@@ -104,48 +111,57 @@ class OAuthM2MAuth(AuthProvider):
 
     # -- header -----------------------------------------------------------------------------
     def header(self) -> str:
-        tok, fut, owner = self._claim()
-        if tok is not None:
-            return tok.header
-        assert fut is not None
-        if owner:
+        while True:
+            tok, fut, owner = self._claim()
+            if tok is not None:
+                return tok.header
+            assert fut is not None
+            if owner:
+                try:
+                    new = self._parse(*self._request_sync())
+                except BaseException as exc:
+                    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                        self._settle(fut, None, _OwnerGone())
+                        raise
+                    wrapped = self._wrap(exc)
+                    self._settle(fut, None, wrapped)
+                    raise wrapped from None
+                self._settle(fut, new, None)
+                return new.header
+            timeout = getattr(self._http, "timeout", 120.0) + 5.0
             try:
-                new = self._parse(*self._request_sync())
-            except BaseException as exc:
-                wrapped = self._wrap(exc)
-                self._settle(fut, None, wrapped)
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
-                raise wrapped from None
-            self._settle(fut, new, None)
-            return new.header
-        timeout = getattr(self._http, "timeout", 120.0) + 5.0
-        try:
-            return fut.result(timeout=timeout).header
-        except concurrent.futures.TimeoutError:
-            raise AuthenticationError(
-                f"timed out waiting for an OAuth token from {self.token_url} (method oauth-m2m)"
-            ) from None
+                return fut.result(timeout=timeout).header
+            except _OwnerGone:
+                continue
+            except concurrent.futures.TimeoutError:
+                raise AuthenticationError(
+                    f"timed out waiting for an OAuth token from {self.token_url} (method oauth-m2m)"
+                ) from None
 
     async def aheader(self) -> str:
         import asyncio
 
-        tok, fut, owner = self._claim()
-        if tok is not None:
-            return tok.header
-        assert fut is not None
-        if owner:
+        while True:
+            tok, fut, owner = self._claim()
+            if tok is not None:
+                return tok.header
+            assert fut is not None
+            if owner:
+                try:
+                    new = self._parse(*(await self._request_async()))
+                except BaseException as exc:
+                    if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
+                        self._settle(fut, None, _OwnerGone())
+                        raise
+                    wrapped = self._wrap(exc)
+                    self._settle(fut, None, wrapped)
+                    raise wrapped from None
+                self._settle(fut, new, None)
+                return new.header
             try:
-                new = self._parse(*(await self._request_async()))
-            except BaseException as exc:
-                wrapped = self._wrap(exc)
-                self._settle(fut, None, wrapped)
-                if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                    raise
-                raise wrapped from None
-            self._settle(fut, new, None)
-            return new.header
-        return (await asyncio.wrap_future(fut)).header
+                return (await asyncio.wrap_future(fut)).header
+            except _OwnerGone:
+                continue
 
     # -- the token request ------------------------------------------------------------------
     def _form(self) -> tuple[bytes, dict[str, str]]:
@@ -200,12 +216,6 @@ class OAuthM2MAuth(AuthProvider):
         return _Token(f"{token_type} {data['access_token']}", max(expires_in, 0.0), now)
 
     def _wrap(self, exc: BaseException) -> BaseException:
-        import asyncio
-
-        if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-            return AuthenticationError(
-                f"the OAuth token request to {self.token_url} was cancelled (method oauth-m2m)"
-            )
         if isinstance(exc, AuthenticationError) and "oauth-m2m" in exc.message:
             return exc
         secret = self._secret.get_secret_value()
