@@ -956,3 +956,40 @@ def test_unknown_path_is_databricks_404(client):
 def test_stateful_responses_params_allowed_for_external_endpoints(client):
     r = client.post(RESP, json={"model": "my-external-gpt-4o", "input": "hi", "store": True})
     assert r.status_code == 200, r.text
+
+
+IMG = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+
+
+@pytest.mark.parametrize(
+    ("model", "blocks", "status"),
+    [
+        (CLAUDE, [IMG], 200),
+        (GEMINI, [IMG, {"type": "audio_url", "audio_url": {"url": "https://x/a.wav"}},
+                  {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}}], 200),
+        (GPT5, [IMG] * 6, 200),
+        ("databricks-llama-4-maverick", [IMG] * 5, 200),
+        ("databricks-llama-4-maverick", [IMG] * 6, 400),
+        ("databricks-gemma-3-12b", [IMG] * 6, 400),
+        (LLAMA, [IMG], 400),
+        (GPT_OSS, [IMG], 400),
+        (CLAUDE, [{"type": "audio_url", "audio_url": {"url": "https://x/a.wav"}}], 400),
+    ],
+)  # fmt: skip
+def test_media_rules_per_family(client, model, blocks, status):
+    r = chat(
+        client, model, [{"role": "user", "content": [{"type": "text", "text": "what?"}, *blocks]}]
+    )
+    assert r.status_code == status, r.text
+
+
+def test_payload_over_10mb_is_400(client):
+    big = "x" * (10 * 1024 * 1024 + 10)
+    assert chat(client, CLAUDE, user(big)).status_code == 400
+
+
+def test_media_checks_can_be_turned_off():
+    with run_emulator(check_modalities=False) as emu:
+        r = httpx.post(emu.host + CHAT, headers={"Authorization": f"Bearer {emu.token}"},
+                       json={"model": LLAMA, "messages": [{"role": "user", "content": [IMG]}]})  # fmt: skip
+        assert r.status_code == 200

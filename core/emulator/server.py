@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover
 
 
 FAULT_HEADER = "X-Emulator-Fault"
+MAX_PAYLOAD = 10 * 1024 * 1024
 STREAM_FAULTS = ("disconnect", "malformed", "error_event")
 FAULT_NAMES = ("429", "500", "502", "503", "504", "slow", *STREAM_FAULTS)
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -108,6 +109,9 @@ class EmulatorOptions:
     # Streams pack more into one chunk: the reasoning signature rides with the first tool-call
     # delta, and finish_reason with the last content delta (header X-Emulator-Combined-Chunks: 1).
     combined_chunks: bool = False
+    # Refuse media a model cannot take (images to text-only models, audio/video to non-Gemini,
+    # more images than the family allows) and bodies over 10 MB, like the real endpoints.
+    check_modalities: bool = True
 
 
 @dataclass
@@ -457,12 +461,16 @@ class EmulatorApp:
 
     async def _chat_like(self, request: web.Request, path_model: str | None) -> web.StreamResponse:
         try:
-            _, parsed = await self._record(request)
+            raw, parsed = await self._record(request)
             body_model = parsed.get("model") if isinstance(parsed, dict) else None
             model = path_model or body_model
             fault, early = await self._guard(request, model if isinstance(model, str) else None)
             if early is not None:
                 return early
+            if self.state.options.check_modalities and len(raw) > MAX_PAYLOAD:
+                raise HTTPError(
+                    400, f"Request payload of {len(raw)} bytes exceeds the 10 MB limit."
+                )
             body = self._json_body(parsed)
             if path_model is None and not isinstance(body.get("model"), str):
                 raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
@@ -522,6 +530,7 @@ class EmulatorApp:
         turns: list[Turn] = []
         cached = 0
         call_ids: set[str] = set()
+        media: dict[str, int] = {}
         for i, msg in enumerate(messages):
             if not isinstance(msg, dict) or msg.get("role") not in (
                 "system", "developer", "user", "assistant", "tool",
@@ -529,7 +538,7 @@ class EmulatorApp:
                 raise HTTPError(400, f"messages[{i}] has no valid role.")
             role = msg["role"]
             content = msg.get("content")
-            text, blocks_cached = self._content_text(content, role, family, i)
+            text, blocks_cached = self._content_text(content, role, family, i, model, media)
             cached += blocks_cached
             turn = Turn(role, text)
             if role == "assistant":
@@ -628,7 +637,43 @@ class EmulatorApp:
             signing_key=opts.signing_key,
         )
 
-    def _content_text(self, content: Any, role: str, family: str, i: int) -> tuple[str, int]:
+    def _check_media(
+        self, kind: str, family: str, model: str, i: int, media: dict[str, int]
+    ) -> None:
+        if not self.state.options.check_modalities:
+            return
+        base = base_model_name(model).lower()
+        name = base_model_name(model)
+        if kind in ("audio_url", "video_url", "input_audio"):
+            if family not in ("gemini", "unknown"):
+                raise HTTPError(
+                    400, f"messages[{i}]: model {name} does not support {kind.split('_')[0]} input."
+                )
+            return
+        vision = family in ("claude", "gpt", "gemini", "gemma", "unknown") or (
+            family == "llama" and "llama-4" in base
+        )
+        if not vision:
+            raise HTTPError(
+                400, f"messages[{i}]: model {name} does not support image or file input."
+            )
+        if kind in ("image_url", "input_image"):
+            media["images"] = media.get("images", 0) + 1
+            limit = (
+                5 if family == "gemma" or "llama-4" in base else 500 if family == "gpt" else None
+            )
+            if limit is not None and media["images"] > limit:
+                raise HTTPError(400, f"Too many images: model {name} accepts at most {limit}.")
+
+    def _content_text(
+        self,
+        content: Any,
+        role: str,
+        family: str,
+        i: int,
+        model: str = "",
+        media: dict[str, int] | None = None,
+    ) -> tuple[str, int]:
         """Text of a chat message's content; checks reasoning blocks sent back in history."""
         if content is None or isinstance(content, str):
             return content or "", 0
@@ -682,11 +727,12 @@ class EmulatorApp:
                 "image_url",
                 "video_url",
                 "audio_url",
+                "input_audio",
                 "input_image",
                 "file",
                 "input_file",
             ):
-                continue
+                self._check_media(kind, family, model, i, media if media is not None else {})
             else:
                 raise HTTPError(400, f"messages[{i}]: unsupported content block type {kind!r}.")
         return "".join(texts), cached
@@ -942,6 +988,7 @@ class EmulatorApp:
         family = "gpt" if agent and classify(model) == "unknown" else classify(model)
         key_ = self.state.options.signing_key
         raw_input = body.get("input")
+        media: dict[str, int] = {}
         turns: list[Turn] = []
         if isinstance(body.get("instructions"), str):
             turns.append(Turn("system", body["instructions"]))
@@ -965,7 +1012,14 @@ class EmulatorApp:
                     role = item.get("role")
                     if role not in ("user", "assistant", "system", "developer"):
                         raise HTTPError(400, f"input[{i}]: invalid role {role!r}.")
-                    text, _ = self._content_text(item.get("content"), str(role), family, i)
+                    text, _ = self._content_text(
+                        item.get("content"),
+                        str(role),
+                        "unknown" if agent else family,  # agents: any media, their business
+                        i,
+                        model,
+                        media,
+                    )
                     turns.append(Turn(str(role), text))
                 elif kind in ("function_call", "custom_tool_call"):
                     cid = item.get("call_id")
