@@ -600,3 +600,32 @@ async def test_sdk_handover_async_request():
     )
     await c.acomplete(MSGS, P)
     assert route.calls.last.request.headers["authorization"] == "Bearer from-sdk"
+
+
+@respx.mock
+def test_stream_error_event_and_malformed_event_surface():
+    from core.errors import MalformedEventError, StreamErrorEvent
+
+    respx.post(SERVING).mock(
+        side_effect=[
+            sse(chunk({"content": "a"}), json.dumps({"error": {"message": "overloaded"}})),
+            sse(chunk({"content": "a"}), "{not json"),
+        ]
+    )
+    c = client()
+    with pytest.raises(StreamErrorEvent, match="overloaded"):
+        list(c.stream(MSGS, P))
+    with pytest.raises(MalformedEventError):
+        list(c.stream(MSGS, P))
+
+
+@respx.mock
+def test_timeout_and_connection_errors_through_client():
+    from core.errors import ConnectionError, TimeoutError
+
+    respx.post(SERVING).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.ConnectError("down")])
+    c = client(max_retries=0)
+    with pytest.raises(TimeoutError):
+        c.complete(MSGS, P)
+    with pytest.raises(ConnectionError):
+        c.complete(MSGS, P)
