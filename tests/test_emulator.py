@@ -189,7 +189,7 @@ def test_oauth_wrong_secret_and_wrong_grant(emu):
 
 
 def test_oauth_token_expires():
-    with run_emulator(token_lifetime=0.3) as emu:
+    with run_emulator(token_lifetime=1.5) as emu:
         tok = httpx.post(
             emu.host + "/oidc/v1/token",
             data={"grant_type": "client_credentials", "scope": "all-apis"},
@@ -198,7 +198,7 @@ def test_oauth_token_expires():
         h = {"Authorization": f"Bearer {tok}"}
         body = {"model": LLAMA, "messages": user("hi")}
         assert httpx.post(emu.host + CHAT, json=body, headers=h).status_code == 200
-        time.sleep(0.4)
+        time.sleep(1.6)
         r = httpx.post(emu.host + CHAT, json=body, headers=h)
         assert r.status_code == 401 and "expired" in r.json()["message"].lower()
 

@@ -325,5 +325,5 @@ async def test_many_concurrent_requests():
             elapsed = time.perf_counter() - t0
         assert all(b"Hello there" in r for r in results[::2])
         assert all(r.endswith(b"data: [DONE]\n\n") for r in results[1::2])
-        assert elapsed < 15, f"1,000 concurrent requests took {elapsed:.1f}s"
+        assert elapsed < 60, f"1,000 concurrent requests took {elapsed:.1f}s"  # ~2-4 s here
         assert emu.requests == []  # record_requests=False
