@@ -629,3 +629,43 @@ def test_timeout_and_connection_errors_through_client():
         c.complete(MSGS, P)
     with pytest.raises(ConnectionError):
         c.complete(MSGS, P)
+
+
+@respx.mock
+def test_sdk_extra_headers_are_sent():
+    class AzureSp(_SdkConfig):
+        def authenticate(self):
+            return {"Authorization": "Bearer aad", "X-Databricks-Azure-SP-Management-Token": "m"}
+
+    route = respx.post(SERVING).mock(return_value=httpx.Response(200, json=chat_body()))
+    c = DatabricksChatClient(
+        model="databricks-claude-sonnet-4-5",
+        workspace_client=AzureSp("azure-client-secret"),
+        transport="httpx",
+    )
+    c.complete(MSGS, P)
+    h = route.calls.last.request.headers
+    assert h["authorization"] == "Bearer aad"
+    assert h["x-databricks-azure-sp-management-token"] == "m"
+
+
+@respx.mock
+def test_sdk_extra_headers_not_forwarded_on_redirect():
+    class AzureSp(_SdkConfig):
+        def authenticate(self):
+            return {"Authorization": "Bearer aad", "X-Databricks-Azure-SP-Management-Token": "m"}
+
+    respx.post(SERVING).mock(
+        return_value=httpx.Response(307, headers={"Location": "https://other.example.com/x"})
+    )
+    other = respx.post("https://other.example.com/x").mock(
+        return_value=httpx.Response(200, json=chat_body())
+    )
+    c = DatabricksChatClient(
+        model="databricks-claude-sonnet-4-5",
+        workspace_client=AzureSp("azure-client-secret"),
+        transport="httpx",
+    )
+    c.complete(MSGS, P)
+    h = other.calls.last.request.headers
+    assert "authorization" not in h and "x-databricks-azure-sp-management-token" not in h

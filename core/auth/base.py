@@ -24,6 +24,12 @@ class AuthProvider:
     async def aheader(self) -> str:
         return self.header()
 
+    def extra_headers(self) -> dict[str, str] | None:
+        """Other headers the credential needs next to Authorization (databricks-sdk Azure
+        service principals add ``X-Databricks-Azure-SP-Management-Token``...). Read right
+        after :meth:`header`/:meth:`aheader`."""
+        return None
+
     def invalidate(self, used: str | None = None) -> None:
         """The server refused ``used`` (401): forget it so the next call gets a fresh one."""
 

@@ -96,6 +96,7 @@ class SdkAuth(AuthProvider):
                 "databricks.sdk.core.Config"
             )
         self.config = config
+        self._extra: dict[str, str] | None = None
         auth_type = getattr(config, "auth_type", None)
         self.sdk_auth_type: str | None = auth_type if isinstance(auth_type, str) else None
         # PATs are the only non-OAuth credential the SDK hands out for workspace calls.
@@ -120,7 +121,12 @@ class SdkAuth(AuthProvider):
                 "databricks-sdk returned no Authorization header "
                 f"(auth_type={self.sdk_auth_type or 'auto'})"
             )
+        extra = {str(k): str(v) for k, v in headers.items() if k.lower() != "authorization"}
+        self._extra = extra or None
         return str(value)
+
+    def extra_headers(self) -> dict[str, str] | None:
+        return self._extra
 
     async def aheader(self) -> str:
         # authenticate() may do blocking I/O when it refreshes; keep it off the event loop.

@@ -129,6 +129,8 @@ class HttpTransport:
         self.user_agent = user_agent(adapter)
         self._base_headers = {"User-Agent": self.user_agent, **(extra_headers or {})}
         self._auth_origins: set[tuple[str, str, int | None]] = set()
+        # Headers that carry credentials: never forwarded to an origin not in _auth_origins.
+        self._credential_headers: set[str] = {"authorization"}
         self._lock = threading.Lock()
         self._sync: httpx.Client | None = None
         self._async: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
@@ -156,9 +158,12 @@ class HttpTransport:
 
     # -- clients ---------------------------------------------------------------------------
     def _strip_foreign_auth(self, request: httpx.Request) -> None:
-        if "authorization" in request.headers and not self.auth_allowed(request.url):
-            if request.extensions.get("databricks_explicit_auth") != _origin(request.url):
-                del request.headers["authorization"]
+        if self.auth_allowed(request.url):
+            return
+        explicit = request.extensions.get("databricks_explicit_auth") == _origin(request.url)
+        for name in self._credential_headers:
+            if name in request.headers and not (explicit and name == "authorization"):
+                del request.headers[name]
 
     async def _astrip_foreign_auth(self, request: httpx.Request) -> None:
         self._strip_foreign_auth(request)
@@ -242,6 +247,10 @@ class HttpTransport:
     ) -> dict[str, str]:
         headers = dict(extra) if extra else {}
         if auth_value is not None:
+            more = self.auth.extra_headers()
+            if more:
+                headers.update(more)
+                self._credential_headers.update(k.lower() for k in more)
             headers["Authorization"] = auth_value
         return headers
 
