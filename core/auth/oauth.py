@@ -201,12 +201,15 @@ class OAuthM2MAuth(AuthProvider):
         return _json(resp), self._clock()
 
     def _parse(self, data: Any, now: float) -> _Token:
-        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+        access = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(access, str) or not access or not _header_safe(access):
             raise AuthenticationError(
-                f"the token endpoint {self.token_url} answered without an access_token "
-                "(method oauth-m2m)"
+                f"the token endpoint {self.token_url} answered without an access_token, or with "
+                "an empty or malformed one (method oauth-m2m)"
             )
-        token_type = str(data.get("token_type") or "Bearer")
+        token_type = data.get("token_type")
+        if not isinstance(token_type, str) or not token_type or not _header_safe(token_type):
+            token_type = "Bearer"
         if token_type.lower() == "bearer":
             token_type = "Bearer"
         try:
@@ -238,6 +241,11 @@ class OAuthM2MAuth(AuthProvider):
 
     def __repr__(self) -> str:
         return f"<OAuthM2MAuth host={self.host!r} client_id={self.client_id!r}>"
+
+
+def _header_safe(value: str) -> bool:
+    """Printable, no whitespace: fit for an Authorization header value."""
+    return value.isprintable() and not any(c.isspace() for c in value)
 
 
 def _json(resp: Any) -> Any:
