@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, help="calls to profile (default: the full run's count)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--tree", action="store_true", help="pyinstrument call tree")
+    parser.add_argument("--callees", metavar="FUNC",
+                        help="also print what functions whose name contains FUNC call")
     args = parser.parse_args(argv)
 
     params = dict(FULL[args.measure])
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                             if line.startswith("RESULT")))
             if not args.tree:
                 print(report(out, args.top))
+                if args.callees:
+                    st = pstats.Stats(out)
+                    st.sort_stats("cumulative").print_callees(args.callees)
     finally:
         server.close()
     return 0

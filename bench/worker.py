@@ -405,9 +405,11 @@ class PeerDatabricksLangChain(LangChainImpl):
         super().__init__(host)
         from databricks_langchain import ChatDatabricks
 
-        # Host and token come from DATABRICKS_HOST / DATABRICKS_TOKEN (set by run.py to the
-        # loopback server).
-        assert os.environ.get("DATABRICKS_HOST") == host, "DATABRICKS_HOST must be the bench server"
+        # Host and token come from the environment, as a user's would: DATABRICKS_HOST here (this
+        # process only) and DATABRICKS_TOKEN (set by run.py), both for the loopback server.
+        if not host.startswith("http://127.0.0.1:"):
+            raise ValueError(f"the bench server must be on loopback, not {host}")
+        os.environ["DATABRICKS_HOST"] = host
         self.model = ChatDatabricks(endpoint=MODEL)
 
 
