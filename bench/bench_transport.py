@@ -108,8 +108,10 @@ def main() -> int:
                 [sys.executable, "-c", CLIENT, port, kind, str(args.calls), str(args.repeats)],
                 capture_output=True,
                 text=True,
-                check=True,
             )
+            if out.returncode != 0:
+                print(out.stderr[-3000:], file=sys.stderr)
+                return 1
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
         server.terminate()
