@@ -5,8 +5,9 @@
   belongs to the loop it was created on; LangChain's standard tests use several loops). Clients
   of loops that have closed are dropped.
 * The async transport is pluggable: ``"aiohttp"`` (``httpx_aiohttp.AiohttpTransport``),
-  ``"httpx"`` (httpx's own pool) or ``"auto"`` = aiohttp when importable (it measured ~3x less
-  client CPU per call, see ``bench/``). respx mocks httpx's own transport only: unit tests that
+  ``"httpx"`` (httpx's own pool) or ``"auto"`` = aiohttp when importable. ``bench/bench_transport.py``: 1,000
+  concurrent ``acomplete`` calls cost 3.1 ms of client CPU per call over httpx's pool and 0.7 ms
+  over the aiohttp transport (4-5x less; wall 21 s vs 3.6 s) on the shared dev box. respx mocks httpx's own transport only: unit tests that
   use respx on the async path must pass ``transport="httpx"``.
 * Retries with exponential backoff and jitter on 429/500/502/503/504 and connection errors,
   honouring ``Retry-After`` (seconds or HTTP date) up to ``max_retry_after`` seconds (longer
