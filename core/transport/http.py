@@ -6,8 +6,9 @@
   of loops that have closed are dropped.
 * The async transport is pluggable: ``"aiohttp"`` (``httpx_aiohttp.AiohttpTransport``),
   ``"httpx"`` (httpx's own pool) or ``"auto"`` = aiohttp when importable. ``bench/bench_transport.py``: 1,000
-  concurrent ``acomplete`` calls cost 3.1 ms of client CPU per call over httpx's pool and 0.7 ms
-  over the aiohttp transport (4-5x less; wall 21 s vs 3.6 s) on the shared dev box. respx mocks httpx's own transport only: unit tests that
+  concurrent ``acomplete`` calls cost 3.1-4.1 ms of client CPU per call over httpx's pool and
+  0.7-0.8 ms over the aiohttp transport (4-5x less; wall 9-21 s vs 1.9-3.6 s) on the shared,
+  heavily loaded dev box. respx mocks httpx's own transport only: unit tests that
   use respx on the async path must pass ``transport="httpx"``.
 * Retries with exponential backoff and jitter on 429/500/502/503/504 and connection errors,
   honouring ``Retry-After`` (seconds or HTTP date) up to ``max_retry_after`` seconds (longer
