@@ -307,9 +307,12 @@ class ChatDatabricks(BaseChatModel):
         kw.pop("stream", None)
         kw.pop("stream_usage", None)
         params = GenerationParams()
+        fields = type(self).model_fields
         for name in _PARAM_KWARGS:
-            default = getattr(self, name, None)
-            setattr(params, name, kw.pop(name, default))
+            if name in kw:
+                setattr(params, name, kw.pop(name))
+            elif name in fields:  # (getattr of a non-field is slow on pydantic models)
+                setattr(params, name, getattr(self, name))
         if stop is None:
             stop = kw.pop("stop", None) or self.stop
         params.stop = list(stop) if stop else None
