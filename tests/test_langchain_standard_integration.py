@@ -86,6 +86,7 @@ class TestChatDatabricksIntegration(ChatModelIntegrationTests):
         # The standard multimodal tests download their media; answer from local bytes instead
         # (``httpx.get`` is patched; the client itself never calls it).
         monkeypatch.setattr(httpx, "get", _local_get)
+        monkeypatch.setenv("LANGCHAIN_TESTS_USER_AGENT", "databricks-llm-plugins-tests (local)")
 
     # Claude on Databricks takes images and PDFs; audio/video are Gemini's (class below).
     @property
