@@ -484,3 +484,23 @@ def test_slow_but_within_timeout_succeeds(emu):
     emu.configure(slow_seconds=0.3)
     emu.set_fault("slow")
     assert "You said" in run_complete(driver, obj)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_stream_stalling_mid_way_times_out_keeping_what_arrived(emu, is_async):
+    """Events stop coming for longer than the timeout after the stream started: a TimeoutError
+    that says the stream stalled; what arrived stays delivered; no retry; nothing final."""
+    driver = DRIVERS[1 if is_async else 0]
+    full = _full_answer(driver, emu, LLAMA)
+    emu.clear_requests()
+    obj = driver.make(emu, timeout=TIMEOUT, extra_headers={"X-Emulator-Chunk-Delay": "1.0"})
+    t0 = time.perf_counter()
+    out = run_stream(driver, obj)
+    elapsed = time.perf_counter() - t0
+    assert isinstance(out.error, TimeoutError), repr(out.error)
+    assert "stalled" in str(out.error)  # after the stream started (the first event is role-only)
+    delivered = "".join(out.texts)
+    assert full.startswith(delivered) and delivered != full
+    assert not out.final_seen
+    assert len(model_calls(emu)) == 1
+    assert elapsed < 1.0 + TIMEOUT + MARGIN  # one inter-event gap at most, then the timeout
