@@ -70,6 +70,8 @@ TOOL_CALL_EXTRAS_KEY = "tool_call_extras"
 # additional_kwargs key of the last streamed chunk: wire fields of the text streamed as a plain
 # string that arrived after the text had started (e.g. a Responses message item id)
 TEXT_EXTRAS_KEY = "text_extras"
+# tool-call args key holding a free-text (custom) tool call's input
+CUSTOM_ARG = "__arg1"
 
 _MEDIA_KINDS = ("image", "audio", "video", "file")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -415,6 +417,8 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
         if raw_args is None:
             raw_args = chunk_args.get(tc_id)
         arguments = raw_args if raw_args is not None and _same_args(raw_args, tc["args"]) else None
+        if kind == "custom" and isinstance(tc["args"].get(CUSTOM_ARG), str):
+            arguments = tc["args"][CUSTOM_ARG]
         if arguments is None:
             arguments = json.dumps(tc["args"], ensure_ascii=False)
         parts.append(
@@ -527,6 +531,10 @@ def server_tool_block(item: Mapping[str, Any]) -> dict[str, Any]:
 def parse_tool_call(part: ToolCallPart) -> tuple[dict[str, Any] | None, str | None]:
     """Return (args, None) for parseable JSON-object arguments, else (None, error)."""
     raw = part.arguments
+    if part.kind == "custom":
+        # Free-text (Responses "custom") tools take one string, not JSON: LangChain's
+        # single-input convention (as langchain-openai does) so agents can run them.
+        return {CUSTOM_ARG: raw or ""}, None
     if raw is None or raw.strip() == "":
         return {}, None
     try:
@@ -808,13 +816,18 @@ class StreamConverter:
         if delta.extras:
             raw.setdefault("extras", {}).update(delta.extras)
         index = self._tool_index.get(delta.index)
+        args = delta.arguments
+        if raw["type"] == "custom":
+            # Stream free text as the JSON object parse_tool_call gives ({"__arg1": text}):
+            # escaping works piece by piece; last_chunk() closes the string and the object.
+            args = json.dumps(args, ensure_ascii=False)[1:-1]
+            if index is None:
+                args = '{"' + CUSTOM_ARG + '": "' + args
         if index is None:
             index = self._tool_index[delta.index] = self._new_index()
         return AIMessageChunk(
             content="",
-            tool_call_chunks=[
-                tool_call_chunk(name=delta.name, args=delta.arguments, id=delta.id, index=index)
-            ],
+            tool_call_chunks=[tool_call_chunk(name=delta.name, args=args, id=delta.id, index=index)],
             id=self.id,
         )
 
@@ -891,8 +904,14 @@ class StreamConverter:
             additional[RAW_TOOL_CALLS_KEY] = plain_calls
             if call_extras:
                 additional[TOOL_CALL_EXTRAS_KEY] = call_extras
+        closing = [
+            tool_call_chunk(name=None, args='"}', id=None, index=self._tool_index[i])
+            for i, raw in self._raw_calls.items()
+            if raw["type"] == "custom"
+        ]
         return AIMessageChunk(
             content="",
+            tool_call_chunks=closing,
             additional_kwargs=additional,
             response_metadata=meta,
             usage_metadata=(

@@ -640,3 +640,30 @@ def test_late_text_extras_attach_to_the_streamed_string() -> None:
     assert full.additional_kwargs["text_extras"] == {"id": "msg_1"}
     assert ai_message_to_neutral(full).parts == [TextPart("Hello", extras={"id": "msg_1"})]
     assert ai_message_to_neutral(full).parts == _accumulated(deltas)
+
+
+# --- free-text (Responses "custom") tool calls --------------------------------------------------
+def test_custom_tool_call_is_a_runnable_tool_call() -> None:
+    msg = response_to_message(
+        ChatResponse(parts=[ToolCallPart("ct", "apply_patch", '*** "patch" ***\n', kind="custom")])
+    )
+    assert msg.invalid_tool_calls == []
+    assert msg.tool_calls == [
+        {"type": "tool_call", "name": "apply_patch", "args": {"__arg1": '*** "patch" ***\n'}, "id": "ct"}
+    ]
+    # replayed as the same free text, still a custom call
+    (part,) = ai_message_to_neutral(msg).parts
+    assert (part.kind, part.arguments) == ("custom", '*** "patch" ***\n')
+
+
+def test_streamed_custom_tool_call_sums_to_the_same_tool_call() -> None:
+    pieces = ['*** "pa', "tch\\", ' ü ***\n']
+    deltas = [ToolCallDelta(index=0, id="ct", name="apply_patch", kind="custom")]
+    deltas += [ToolCallDelta(index=0, arguments=p, kind="custom") for p in pieces]
+    _, full = _sum(deltas)
+    assert full.invalid_tool_calls == []
+    assert full.tool_calls == [
+        {"type": "tool_call", "name": "apply_patch", "args": {"__arg1": "".join(pieces)}, "id": "ct"}
+    ]
+    (part,) = ai_message_to_neutral(full).parts
+    assert (part.kind, part.arguments) == ("custom", "".join(pieces))
