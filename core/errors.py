@@ -121,6 +121,10 @@ class StreamInterruptedError(StreamError):
     """The connection was lost before the stream ended."""
 
 
+class StreamTimeoutError(StreamError, TimeoutError):
+    """A stream stalled past the timeout after it started: both a stream and a timeout error."""
+
+
 class ResponseParseError(DatabricksError):
     """A non-streaming response body was not of a known shape."""
 

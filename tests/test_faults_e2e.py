@@ -498,6 +498,7 @@ def test_stream_stalling_mid_way_times_out_keeping_what_arrived(emu, is_async):
     out = run_stream(driver, obj)
     elapsed = time.perf_counter() - t0
     assert isinstance(out.error, TimeoutError), repr(out.error)
+    assert isinstance(out.error, StreamError), "a stall after the start is a stream error too"
     assert "stalled" in str(out.error)  # after the stream started (the first event is role-only)
     delivered = "".join(out.texts)
     assert full.startswith(delivered) and delivered != full

@@ -233,7 +233,12 @@ def _build_tool(tool: Tool, info: ModelInfo) -> dict[str, Any]:
             hint="rename the tool (letters, digits, '_' and '-' only, no spaces or dots)",
         )
     params = tool.parameters
-    if not isinstance(params, dict) or params.get("type") != "object":
+    if (
+        not isinstance(params, dict)
+        or params.get("type") != "object"
+        or not isinstance(params.get("properties", {}), dict)
+        or not isinstance(params.get("required", []), list)
+    ):
         raise InvalidRequestError(
             f"tool {tool.name!r}: parameters must be a JSON schema of type 'object'",
             hint='e.g. {"type": "object", "properties": {...}, "required": [...]}',

@@ -44,6 +44,7 @@ from core.errors import (
     RateLimitError,
     ResponseParseError,
     StreamInterruptedError,
+    StreamTimeoutError,
     TimeoutError,
 )
 from core.transport.errors import error_from_response, parse_retry_after
@@ -556,7 +557,9 @@ def _from_aiohttp(exc: BaseException) -> bool:
 
 def _interrupted(exc: Exception, url: str) -> DatabricksError:
     if _is_timeout(exc):
-        return TimeoutError(f"stream from {url} stalled past the timeout ({type(exc).__name__})")
+        return StreamTimeoutError(
+            f"stream from {url} stalled past the timeout ({type(exc).__name__})"
+        )
     return StreamInterruptedError(
         f"the connection to {url} was lost mid-stream ({type(exc).__name__}); "
         "what arrived before was delivered"
