@@ -207,3 +207,40 @@ async def test_concurrent_requests_share_one_client(server, kind):
     assert results == [{"ok": True}] * 50
     assert len(t._async) == 1
     await t.aclose()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_asyncio_run_script_ends_without_unclosed_session_warnings(server, kind):
+    """A script doing ``asyncio.run(...)`` once and exiting, never closing anything: the loop's
+    client is closed at loop shutdown, so aiohttp prints no "Unclosed client session"."""
+    import subprocess
+    import sys
+    import textwrap
+
+    base, _, _ = server
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from core.auth.base import AuthProvider
+        from core.transport import HttpTransport
+
+        class StaticAuth(AuthProvider):
+            method = "pat"
+            def header(self):
+                return "Bearer x"
+            async def aheader(self):
+                return "Bearer x"
+
+        t = HttpTransport(auth=StaticAuth(), kind={kind!r}, timeout=10, max_retries=0)
+        t.allow_url({base!r})
+        print(asyncio.run(t.arequest_json("POST", {base + "/json"!r})))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", script],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "{'ok': True}" in out.stdout
+    assert "Unclosed" not in out.stderr, out.stderr
+    assert "ResourceWarning" not in out.stderr, out.stderr

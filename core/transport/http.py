@@ -137,6 +137,8 @@ class HttpTransport:
         self._lock = threading.Lock()
         self._sync: httpx.Client | None = None
         self._async: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        # per loop: the async generator that closes that loop's client at loop shutdown
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         # Injectable for tests.
         self.sleep: Callable[[float], None] = time.sleep
         self.asleep: Callable[[float], Any] = _asleep
@@ -197,6 +199,7 @@ class HttpTransport:
         with self._lock:
             for dead in [lp for lp in self._async if lp.is_closed()]:
                 _abandon(self._async.pop(dead), dead)
+                self._closers.pop(dead, None)
             client = self._async.get(loop)
             if client is None or client.is_closed:
                 transport: httpx.AsyncBaseTransport | None = None
@@ -215,12 +218,14 @@ class HttpTransport:
                     event_hooks={"request": [self._astrip_foreign_auth]},
                 )
                 self._async[loop] = client
+                self._closers[loop] = _close_at_loop_shutdown(client)
         return client
 
     def close(self) -> None:
         with self._lock:
             sync, self._sync = self._sync, None
             clients, self._async = self._async, {}
+            self._closers = {}
         if sync is not None:
             sync.close()
         for loop, client in clients.items():
@@ -236,6 +241,7 @@ class HttpTransport:
         with self._lock:
             sync, self._sync = self._sync, None
             clients, self._async = self._async, {}
+            self._closers = {}
         if sync is not None:
             sync.close()
         for loop, client in clients.items():
@@ -564,6 +570,31 @@ def _interrupted(exc: Exception, url: str) -> DatabricksError:
         f"the connection to {url} was lost mid-stream ({type(exc).__name__}); "
         "what arrived before was delivered"
     )
+
+
+async def _client_closer(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Close ``client`` on its own loop when the loop shuts down its async generators.
+
+    ``asyncio.run`` (and pytest-asyncio) call ``loop.shutdown_asyncgens()`` before closing the
+    loop: a started async generator registered with the loop is finalized there, so its
+    ``finally`` closes the client while the loop still runs. Without this, a plain
+    ``asyncio.run(llm.ainvoke(...))`` script ends with aiohttp's "Unclosed client session"
+    warning. The caller keeps the returned generator alive (the loop only holds it weakly).
+    """
+    closer = _client_closer(client)
+    step = closer.__anext__()  # registers the generator with the running loop's hooks
+    try:
+        step.send(None)  # run it to its ``yield`` without awaiting: nothing in it suspends
+    except StopIteration:
+        pass
+    return closer
 
 
 def _abandon(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None = None) -> None:
