@@ -978,18 +978,6 @@ def tool_choice_to_neutral(choice: Any) -> ToolChoice | None:
 def response_format_to_neutral(rf: Any) -> ResponseFormat | None:
     if rf is None or isinstance(rf, ResponseFormat):
         return rf
-    if not isinstance(rf, dict):
-        raise InvalidRequestError(f"unsupported response_format {rf!r}")
-    rtype = rf.get("type")
-    if rtype == "json_schema":
-        js = rf.get("json_schema") or {}
-        return ResponseFormat(
-            type="json_schema",
-            schema=js.get("schema"),
-            name=js.get("name"),
-            strict=js.get("strict"),
-            description=js.get("description"),
-        )
-    if rtype in ("json_object", "text"):
-        return ResponseFormat(type=rtype)
-    raise InvalidRequestError(f"unsupported response_format type {rtype!r}")
+    from core.codecs.chat import response_format_from_wire
+
+    return response_format_from_wire(rf)

@@ -87,20 +87,9 @@ def _response_format(value: Any) -> ResponseFormat | None:
         return value
     if isinstance(value, type) and issubclass(value, BaseModel):
         return _schema_format(value)
-    if isinstance(value, dict):
-        kind = value.get("type")
-        if kind == "json_schema":
-            spec = value.get("json_schema") or {}
-            return ResponseFormat(
-                type="json_schema",
-                schema=spec.get("schema"),
-                name=spec.get("name"),
-                strict=spec.get("strict"),
-                description=spec.get("description"),
-            )
-        if kind in ("json_object", "text"):
-            return ResponseFormat(type=kind)
-    raise ValueError(f"unsupported response_format: {value!r}")
+    from core.codecs.chat import response_format_from_wire
+
+    return response_format_from_wire(value)
 
 
 def _schema_format(output_cls: type[BaseModel]) -> ResponseFormat:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core.codecs.chat import build_request
+from core.codecs.chat import build_request, response_format_from_wire
 from core.errors import InvalidRequestError
 from core.registry import lookup_model
 from core.types import (
@@ -454,3 +454,22 @@ def test_responses_only_model_refused_on_chat():
     with pytest.raises(InvalidRequestError, match="Responses API only"):
         build(info=lookup_model("databricks-gpt-5-1-codex-max"))
     build(info=lookup_model("some-unknown-codex-thing"))  # unknown: not judged
+
+
+def test_response_format_from_wire_inverts_build_request() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    wire = {"type": "json_schema", "json_schema": {"name": "out", "schema": schema, "strict": True}}
+    rf = response_format_from_wire(wire)
+    assert (rf.type, rf.name, rf.schema, rf.strict) == ("json_schema", "out", schema, True)
+    body = build_request(
+        [Message("user", [TextPart("hi")])],
+        GenerationParams(response_format=rf),
+        model="databricks-gpt-5",
+        info=lookup_model("databricks-gpt-5"),
+        stream=False,
+    )
+    assert body["response_format"] == wire
+    assert response_format_from_wire({"type": "json_object"}).type == "json_object"
+    for bad in ({"type": "yaml"}, "json", {"type": "json_schema", "json_schema": "x"}):
+        with pytest.raises(InvalidRequestError):
+            response_format_from_wire(bad)
