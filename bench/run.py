@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -100,21 +101,45 @@ MEASURES = ["import", "invoke", "stream", "first_chunk", "concurrent"]
 # ---------------------------------------------------------------------------------------------
 class LoadServer:
     def __init__(self, first_delay: float, rest_delay: float, log: Path) -> None:
-        self._log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(BENCH / "server.py"), "--first-delay", str(first_delay),
-             "--rest-delay", str(rest_delay)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
-        )
+        self._args = [sys.executable, str(BENCH / "server.py"), "--first-delay", str(first_delay),
+                      "--rest-delay", str(rest_delay)]
+        self._log = open(log, "a")
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(self._args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._log, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         if not line or line[0] != "READY":
             self.close()
-            raise RuntimeError(f"load server did not start, see {log}")
+            raise RuntimeError(f"load server did not start, see {self._log.name}")
         self.host = f"http://127.0.0.1:{line[1]}"
         self.fc_host = f"http://127.0.0.1:{line[2]}"
 
-    def close(self) -> None:
+    def alive(self) -> bool:
+        if self.proc.poll() is not None:
+            return False
+        for host in (self.host, self.fc_host):
+            port = int(host.rsplit(":", 1)[1])
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            except OSError:
+                return False
+        return True
+
+    def ensure(self) -> None:
+        """Restart the server if something killed it (the restart is counted in the results)."""
+        if self.alive():
+            return
+        print("[bench] WARNING: the load server died; restarting it", file=sys.stderr,
+              flush=True)
+        self._stop()
+        self.restarts += 1
+        self._start()
+
+    def _stop(self) -> None:
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
             self.proc.stdin.close()  # the server exits when its stdin closes
@@ -123,6 +148,9 @@ class LoadServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def close(self) -> None:
+        self._stop()
         self._log.close()
 
 
@@ -259,15 +287,23 @@ KEY = {"invoke": "cpu_ms", "stream": "cpu_ms", "first_chunk": "median_ms",
 
 
 def merge_round(previous: dict | None, new: dict, measure: str) -> dict:
+    """Keep the best successful round; a failed round is kept in ``round_errors`` (and listed
+    under Errors in results.md), a measure that never succeeded stays an error."""
+    if "error" in new:
+        if previous is None or "error" in previous:
+            return {**new, "round_errors": (previous or {}).get("round_errors", []) + [new["error"]]}
+        return {**previous, "round_errors": previous.get("round_errors", []) + [new["error"]]}
     if previous is None or "error" in previous:
         merged = dict(new)
         merged["round_values"] = [new.get(KEY[measure])]
+        if previous is not None:
+            merged["round_errors"] = previous.get("round_errors", [previous["error"]])
         return merged
-    if "error" in new:
-        return {**new, "round_values": previous.get("round_values", [])}
     best = new if new[KEY[measure]] < previous[KEY[measure]] else previous
     merged = dict(best)
     merged["round_values"] = previous.get("round_values", []) + [new[KEY[measure]]]
+    if previous.get("round_errors"):
+        merged["round_errors"] = previous["round_errors"]
     if measure == "concurrent":
         merged["errors"] = previous["errors"] + new["errors"]
         merged["calls"] = previous["calls"] + new["calls"]
@@ -449,7 +485,16 @@ def markdown(report: dict) -> str:
         for impl, res in results.items()
         for m, v in res.items()
         if isinstance(v, dict) and "error" in v
+    ] + [
+        f"- {impl} / {m}, one round (another round succeeded and is shown): {err}"
+        for impl, res in results.items()
+        for m, v in res.items()
+        if isinstance(v, dict) and "error" not in v
+        for err in v.get("round_errors", [])
     ]
+    if report.get("server_restarts"):
+        errors.append(f"- the load server died and was restarted {report['server_restarts']} "
+                      "time(s) during the run")
     if errors:
         lines += ["", "## Errors", "", *errors]
     lines += ["", "## Versions", ""]
@@ -577,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    (args.out / "server.log").unlink(missing_ok=True)
     server = LoadServer(first_delay=0.01 if args.smoke else 0.03,
                         rest_delay=0.02 if args.smoke else 0.05, log=args.out / "server.log")
     results: dict = {s: {} for s in selected}
@@ -591,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for impl in selected:
                 t0 = time.perf_counter()
+                server.ensure()
                 results[impl].update(measure_import(impl, pythons[impl], server, counts,
                                                     args.timeout))
                 print(f"[bench] {impl} import: {time.perf_counter() - t0:.1f} s", file=log,
@@ -602,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
                 for impl in order:
                     t0 = time.perf_counter()
                     for m in MEASURES[1:]:
+                        server.ensure()
                         p = _params(server, counts, m)
                         out = run_worker(pythons[impl], impl, {m: p}, p["host"], args.timeout)
                         if out.get("versions"):
@@ -612,9 +660,9 @@ def main(argv: list[str] | None = None) -> int:
                           f"{time.perf_counter() - t0:.1f} s", file=log, flush=True)
     finally:
         server.close()
-    paths_seen = [line.split(": ", 1)[1] for line in
-                  (args.out / "server.log").read_text().splitlines()
-                  if line.startswith("bench-server: ")]
+    paths_seen = list(dict.fromkeys(
+        line.split(": ", 1)[1] for line in (args.out / "server.log").read_text().splitlines()
+        if line.startswith("bench-server: ")))
     (args.out / "server.log").unlink()
 
     command = "python -m bench.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -628,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
         "seconds": round(time.perf_counter() - started, 1),
         "server_paths_seen": paths_seen,
+        "server_restarts": server.restarts,
         "peer_pins": pins,
         "peer_freeze": freezes,
         "results": results,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 
@@ -164,7 +165,7 @@ async def serve(host: str, first_delay: float, rest_delay: float) -> None:
     ports = []
     for mode in (False, True):
         runner = web.AppRunner(make_app(mode, first_delay, rest_delay), access_log=None,
-                               handle_signals=True)
+                               handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, 0, backlog=4096)
         await site.start()
@@ -190,6 +191,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         raise SystemExit("the bench server listens on loopback only")
+    # Ctrl-C reaches the whole process group: the parent stops us by closing our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(serve(args.host, args.first_delay, args.rest_delay))
 
 
