@@ -537,7 +537,7 @@ def chart(report: dict, path: Path) -> None:
             names.append(LABEL[impl])
             values.append(v)
             cols.append(colors[group])
-            f = fl[impl].get(floor_key) if floor_key else None
+            f = fl[impl].get(floor_key) if floor_key and group != "framework" else None
             notes.append(f"{v:.3g}" + (f"  ({v / f:.2f}x floor)" if f else ""))
         ax.barh(range(len(values)), values, color=cols)
         ax.set_yticks(range(len(values)), names, fontsize=8)
@@ -549,12 +549,12 @@ def chart(report: dict, path: Path) -> None:
         ax.set_xlim(0, top * 1.45 if values else 1)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
     fig.legend(handles, ["raw floor", "framework, no I/O", "this project", "official peers"],
-               loc="lower center", ncol=4)
+               loc="lower center", ncol=4, bbox_to_anchor=(0.5, 0.015))
     fig.suptitle("databricks-llm-plugins vs official integrations (lower is better)"
                  + ("  [SMOKE RUN]" if report["smoke"] else ""), fontsize=13)
     fig.text(0.5, 0.005, ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
              ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
