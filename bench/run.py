@@ -80,7 +80,7 @@ LABEL = {
 }
 
 FULL = {
-    "import": {"reps": 5},
+    "import": {"reps": 7},
     "invoke": {"n": 300, "batches": 3, "warmup": 30},
     "stream": {"n": 25, "batches": 3, "warmup": 5},
     "first_chunk": {"n": 20},
@@ -253,31 +253,43 @@ def measure_combined(impl: str, python: Path, server: LoadServer, counts: dict,
     return out
 
 
-def measure_import(impl: str, python: Path, server: LoadServer, counts: dict,
-                   timeout: float) -> dict:
-    """reps fresh processes after one uncounted run (it compiles and caches)."""
-    result: dict = {}
-    samples = []
-    for i in range(counts["import"]["reps"] + 1):
-        out = run_worker(python, impl, {"import": _params(server, counts, "import")},
-                         server.host, timeout)
-        result["versions"] = out.get("versions", result.get("versions"))
-        if "import" not in out:
-            break
-        if "error" in out["import"]:
-            result["import"] = out["import"]
-            return result
-        if i > 0:
-            samples.append(out["import"])
-    if samples:
-        result["import"] = {
-            # best of the fresh processes for time (noise only ever adds), median for memory
-            "import_s": min(s["import_s"] for s in samples),
-            "rss_mb": statistics.median(s["rss_mb"] for s in samples),
-            "samples": len(samples),
-            "all_s": [round(s["import_s"], 4) for s in samples],
-        }
-    return result
+def measure_imports(selected: list[str], pythons: dict[str, Path], server: LoadServer,
+                    counts: dict, timeout: float, log) -> dict[str, dict]:
+    """One uncounted run per implementation (it compiles and caches), then ``reps`` fresh
+    processes each, interleaved across implementations (alternating order) so that other
+    load on the machine falls on all of them alike. Median time and RSS are reported."""
+    out: dict[str, dict] = {impl: {} for impl in selected}
+    samples: dict[str, list[dict]] = {impl: [] for impl in selected}
+    reps = counts["import"]["reps"]
+    t0 = time.perf_counter()
+    for rep in range(reps + 1):
+        order = selected if rep % 2 == 0 else selected[::-1]
+        for impl in order:
+            if "import" in out[impl]:  # failed earlier
+                continue
+            server.ensure()
+            res = run_worker(pythons[impl], impl, {"import": _params(server, counts, "import")},
+                             server.host, timeout)
+            if res.get("versions"):
+                out[impl]["versions"] = res["versions"]
+            if "import" not in res or "error" in res["import"]:
+                out[impl]["import"] = res.get("import", {"error": "no import result"})
+                continue
+            if rep > 0:
+                samples[impl].append(res["import"])
+        print(f"[bench] imports, pass {rep + 1}/{reps + 1}: {time.perf_counter() - t0:.1f} s",
+              file=log, flush=True)
+    for impl, got in samples.items():
+        if got and "import" not in out[impl]:
+            times = [s["import_s"] for s in got]
+            out[impl]["import"] = {
+                "import_s": statistics.median(times),
+                "min_s": min(times),
+                "rss_mb": statistics.median(s["rss_mb"] for s in got),
+                "samples": len(got),
+                "all_s": [round(t, 4) for t in times],
+            }
+    return out
 
 
 # the figure each round is judged by: the best round is kept (other load on the machine only
@@ -635,13 +647,9 @@ def main(argv: list[str] | None = None) -> int:
                 for impl, res in pool.map(one, selected):
                     results[impl] = res
         else:
-            for impl in selected:
-                t0 = time.perf_counter()
-                server.ensure()
-                results[impl].update(measure_import(impl, pythons[impl], server, counts,
-                                                    args.timeout))
-                print(f"[bench] {impl} import: {time.perf_counter() - t0:.1f} s", file=log,
-                      flush=True)
+            for impl, res in measure_imports(selected, pythons, server, counts, args.timeout,
+                                             log).items():
+                results[impl].update(res)
             # Rounds interleave the implementations (alternating order), so a burst of other
             # load on the machine hits one round of each rather than all of one implementation.
             for rnd in range(args.rounds):

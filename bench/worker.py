@@ -271,16 +271,13 @@ class LangChainNoIO(LangChainImpl):
             async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):
                 return result()
 
+            # BaseChatModel.stream() itself reports every chunk to the callbacks
+            # (on_llm_new_token): a model's _stream only yields.
             def _stream(self, messages, stop=None, run_manager=None, **kwargs):
-                for chunk in chunks():
-                    if run_manager:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
+                yield from chunks()
 
             async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
                 for chunk in chunks():
-                    if run_manager:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
 
         self.model = NoIOChatModel()
