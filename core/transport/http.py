@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import platform
@@ -96,9 +97,17 @@ class JsonBody:
 
 
 def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
-    u = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    port = u.port or (443 if u.scheme == "https" else 80 if u.scheme == "http" else None)
-    return (u.scheme, u.host.lower(), port)
+    if isinstance(url, str):
+        return _origin_of_text(url)
+    port = url.port or (443 if url.scheme == "https" else 80 if url.scheme == "http" else None)
+    return (url.scheme, url.host.lower(), port)
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_of_text(url: str) -> tuple[str, str, int | None]:
+    # Cached: every request asks for its URL's origin, and a client uses a handful of URLs;
+    # parsing with httpx.URL each time was ~8% of a non-streaming call's client CPU.
+    return _origin(httpx.URL(url))
 
 
 class _Retry(Exception):
