@@ -89,7 +89,7 @@ def test_instructions_param():
 
 
 def test_multimodal_user_parts():
-    png = b"\x89PNG\r\n"
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
     msg = Message(
         "user",
         [
@@ -114,6 +114,13 @@ def test_multimodal_user_parts():
         "filename": "a.pdf",
     }
     assert content[4] == {"type": "input_file", "file_url": "https://x/doc.pdf"}
+
+
+def test_image_bytes_that_are_not_an_image_are_refused():
+    # the same checks as the chat codec (core.codecs.media): the bytes decide, not the label
+    msg = Message("user", [MediaPart("image", data=b"%PDF-1.7", mime_type="image/png")])
+    with pytest.raises(InvalidRequestError, match="not a PNG, JPEG, GIF or WebP"):
+        build([msg])
 
 
 @pytest.mark.parametrize("kind", ["audio", "video"])

@@ -28,12 +28,12 @@ Mapping decisions (one place, so both adapters behave the same):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.codecs.media import media_url
 from core.errors import (
     APIError,
     InvalidRequestError,
@@ -287,29 +287,16 @@ def _tool_choice(choice: Any, tools: list[Tool] | None) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Input items
 # ---------------------------------------------------------------------------------------------
-def _data_uri(part: MediaPart) -> str:
-    if part.url is not None:
-        return part.url
-    if part.data is None:
-        raise InvalidRequestError(f"{part.kind} part has neither url nor data.")
-    mime = part.mime_type or _default_mime(part.kind)
-    return f"data:{mime};base64,{base64.b64encode(part.data).decode('ascii')}"
-
-
-def _default_mime(kind: str) -> str:
-    return {"image": "image/png", "file": "application/pdf"}.get(kind, "application/octet-stream")
-
-
-def _media_item(part: MediaPart) -> dict[str, Any]:
+def _media_item(part: MediaPart, i: int) -> dict[str, Any]:
     if part.kind == "image":
-        item: dict[str, Any] = {"type": "input_image", "image_url": _data_uri(part)}
+        item: dict[str, Any] = {"type": "input_image", "image_url": media_url(part, i)}
         item["detail"] = part.detail or "auto"
         return item
     if part.kind == "file":
         if part.url is not None and not part.url.startswith("data:"):
             item = {"type": "input_file", "file_url": part.url}
         else:
-            item = {"type": "input_file", "file_data": _data_uri(part)}
+            item = {"type": "input_file", "file_data": media_url(part, i)}
         if part.filename:
             item["filename"] = part.filename
         elif "file_data" in item:
@@ -321,34 +308,34 @@ def _media_item(part: MediaPart) -> dict[str, Any]:
     )
 
 
-def _content_list(parts: list[TextPart | MediaPart]) -> list[dict[str, Any]]:
+def _content_list(parts: list[TextPart | MediaPart], i: int) -> list[dict[str, Any]]:
     out = []
     for p in parts:
         if isinstance(p, TextPart):
             out.append({"type": "input_text", "text": p.text})
         else:
-            out.append(_media_item(p))
+            out.append(_media_item(p, i))
     return out
 
 
 def _input_items(messages: Sequence[Message], *, keep_unencrypted: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     custom_call_ids: set[str] = set()
-    for msg in messages:
+    for i, msg in enumerate(messages):
         if msg.role not in ("system", "developer", "user", "assistant", "tool"):
             raise InvalidRequestError(
                 f"unknown message role {msg.role!r}",
                 hint="roles are system, developer, user, assistant and tool",
             )
         if msg.role == "assistant":
-            _assistant_items(msg, items, custom_call_ids, keep_unencrypted)
+            _assistant_items(msg, items, custom_call_ids, keep_unencrypted, i)
             continue
         content: list[TextPart | MediaPart] = []
         for part in msg.parts:
             if isinstance(part, (TextPart, MediaPart)):
                 content.append(part)
             elif isinstance(part, ToolResultPart):
-                items.append(_tool_output(part, custom_call_ids))
+                items.append(_tool_output(part, custom_call_ids, i))
             elif isinstance(part, ServerToolPart):
                 items.append(part.item)
             else:
@@ -364,12 +351,16 @@ def _input_items(messages: Sequence[Message], *, keep_unencrypted: bool) -> list
         if len(content) == 1 and isinstance(content[0], TextPart):
             items.append({"type": "message", "role": msg.role, "content": content[0].text})
         else:
-            items.append({"type": "message", "role": msg.role, "content": _content_list(content)})
+            items.append({"type": "message", "role": msg.role, "content": _content_list(content, i)})
     return items
 
 
 def _assistant_items(
-    msg: Message, items: list[dict[str, Any]], custom_ids: set[str], keep_unencrypted: bool
+    msg: Message,
+    items: list[dict[str, Any]],
+    custom_ids: set[str],
+    keep_unencrypted: bool,
+    i: int,
 ) -> None:
     texts: list[TextPart] = []
     reasoning: list[ReasoningPart] = []
@@ -422,7 +413,7 @@ def _assistant_items(
         elif isinstance(part, ServerToolPart):
             items.append(part.item)
         elif isinstance(part, ToolResultPart):
-            items.append(_tool_output(part, custom_ids))
+            items.append(_tool_output(part, custom_ids, i))
         else:
             raise InvalidRequestError("An assistant message cannot hold media input.")
     flush_reasoning()
@@ -502,7 +493,7 @@ def _call_item(part: ToolCallPart, custom_ids: set[str]) -> dict[str, Any]:
     return item
 
 
-def _tool_output(part: ToolResultPart, custom_ids: set[str]) -> dict[str, Any]:
+def _tool_output(part: ToolResultPart, custom_ids: set[str], i: int) -> dict[str, Any]:
     call_id = shorten_id(part.tool_call_id)
     output: Any
     if isinstance(part.content, str):
@@ -510,7 +501,7 @@ def _tool_output(part: ToolResultPart, custom_ids: set[str]) -> dict[str, Any]:
     elif all(isinstance(p, TextPart) for p in part.content):
         output = "".join(p.text for p in part.content if isinstance(p, TextPart))
     else:
-        output = _content_list(part.content)
+        output = _content_list(part.content, i)
     kind = "custom_tool_call_output" if call_id in custom_ids else "function_call_output"
     return {"type": kind, "call_id": call_id, "output": output}
 
