@@ -152,6 +152,16 @@ class HTTPError(Exception):
         self.code = code or _ERROR_CODES.get(status, "INTERNAL_ERROR")
 
 
+@web.middleware
+async def _databricks_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every route's HTTPError becomes a Databricks-format error body (one place, not per route)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except HTTPError as exc:
+        return error_response(exc.status, exc.message, exc.code)
+
+
 def error_response(
     status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
 ) -> web.Response:
@@ -201,7 +211,7 @@ class EmulatorApp:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
         self.session: Any = None  # aiohttp.ClientSession for proxy mode
-        app = web.Application(client_max_size=64 * 1024**2)
+        app = web.Application(client_max_size=64 * 1024**2, middlewares=[_databricks_errors])
         r = app.router
         r.add_post("/ai-gateway/mlflow/v1/chat/completions", self.chat)
         r.add_post("/serving-endpoints/chat/completions", self.chat)
@@ -460,33 +470,30 @@ class EmulatorApp:
         return await self._chat_like(request, request.match_info["name"])
 
     async def _chat_like(self, request: web.Request, path_model: str | None) -> web.StreamResponse:
-        try:
-            raw, parsed = await self._record(request)
-            body_model = parsed.get("model") if isinstance(parsed, dict) else None
-            model = path_model or body_model
-            fault, early = await self._guard(request, model if isinstance(model, str) else None)
-            if early is not None:
-                return early
-            if self.state.options.check_modalities and len(raw) > MAX_PAYLOAD:
-                raise HTTPError(
-                    400, f"Request payload of {len(raw)} bytes exceeds the 10 MB limit."
-                )
-            body = self._json_body(parsed)
-            if path_model is None and not isinstance(body.get("model"), str):
-                raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
-            assert isinstance(model, str)
-            self._check_model_exists(model)
-            if "input" in body and "messages" not in body:
-                if path_model is None:
-                    raise HTTPError(400, "Chat completions need 'messages'.")
-                return await self._responses_like(request, body, model, fault, agent=True)
-            if fault is not None and not body.get("stream"):
-                return await self._non_stream_fault(request, fault)
-            if self.state.options.upstream:
-                return await self._proxy(request, body, model, fault)
-            return await self._chat(request, body, model, fault)
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        raw, parsed = await self._record(request)
+        body_model = parsed.get("model") if isinstance(parsed, dict) else None
+        model = path_model or body_model
+        fault, early = await self._guard(request, model if isinstance(model, str) else None)
+        if early is not None:
+            return early
+        if self.state.options.check_modalities and len(raw) > MAX_PAYLOAD:
+            raise HTTPError(
+                400, f"Request payload of {len(raw)} bytes exceeds the 10 MB limit."
+            )
+        body = self._json_body(parsed)
+        if path_model is None and not isinstance(body.get("model"), str):
+            raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
+        assert isinstance(model, str)
+        self._check_model_exists(model)
+        if "input" in body and "messages" not in body:
+            if path_model is None:
+                raise HTTPError(400, "Chat completions need 'messages'.")
+            return await self._responses_like(request, body, model, fault, agent=True)
+        if fault is not None and not body.get("stream"):
+            return await self._non_stream_fault(request, fault)
+        if self.state.options.upstream:
+            return await self._proxy(request, body, model, fault)
+        return await self._chat(request, body, model, fault)
 
     def _check_model_exists(self, model: str) -> None:
         base = base_model_name(model).lower()
@@ -938,41 +945,35 @@ class EmulatorApp:
 
     # -- Responses API ---------------------------------------------------------------------------
     async def responses(self, request: web.Request) -> web.StreamResponse:
-        try:
-            _, parsed = await self._record(request)
-            model = parsed.get("model") if isinstance(parsed, dict) else None
-            fault, early = await self._guard(request, model if isinstance(model, str) else None)
-            if early is not None:
-                return early
-            body = self._json_body(parsed)
-            if not isinstance(model, str):
-                raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
-            self._check_model_exists(model)
-            if classify(model) not in ("gpt", "gpt-oss"):
-                raise HTTPError(
-                    400,
-                    f"The Responses API is only available for OpenAI models; {base_model_name(model)!r} "
-                    "is not one. Use chat completions instead.",
-                )
-            return await self._responses_like(request, body, model, fault, agent=False)
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        _, parsed = await self._record(request)
+        model = parsed.get("model") if isinstance(parsed, dict) else None
+        fault, early = await self._guard(request, model if isinstance(model, str) else None)
+        if early is not None:
+            return early
+        body = self._json_body(parsed)
+        if not isinstance(model, str):
+            raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
+        self._check_model_exists(model)
+        if classify(model) not in ("gpt", "gpt-oss"):
+            raise HTTPError(
+                400,
+                f"The Responses API is only available for OpenAI models; {base_model_name(model)!r} "
+                "is not one. Use chat completions instead.",
+            )
+        return await self._responses_like(request, body, model, fault, agent=False)
 
     async def app_responses(self, request: web.Request) -> web.StreamResponse:
-        try:
-            name = request.match_info["name"]
-            _, parsed = await self._record(request)
-            fault, early = await self._guard(request, f"apps/{name}", oauth_only=True)
-            if early is not None:
-                return early
-            if "forbidden" in name:
-                raise HTTPError(403, f"User does not have CAN_USE permission on app {name!r}.")
-            if "no-responses" in name or "noresponses" in name:
-                return web.Response(status=404, text="404: Not Found", content_type="text/plain")
-            body = self._json_body(parsed)
-            return await self._responses_like(request, body, name, fault, agent=True)
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        name = request.match_info["name"]
+        _, parsed = await self._record(request)
+        fault, early = await self._guard(request, f"apps/{name}", oauth_only=True)
+        if early is not None:
+            return early
+        if "forbidden" in name:
+            raise HTTPError(403, f"User does not have CAN_USE permission on app {name!r}.")
+        if "no-responses" in name or "noresponses" in name:
+            return web.Response(status=404, text="404: Not Found", content_type="text/plain")
+        body = self._json_body(parsed)
+        return await self._responses_like(request, body, name, fault, agent=True)
 
     def _responses_request(
         self, body: dict[str, Any], model: str, *, agent: bool
@@ -1479,72 +1480,60 @@ class EmulatorApp:
         return out
 
     async def list_endpoints(self, request: web.Request) -> web.StreamResponse:
-        try:
-            await self._record(request)
-            _, early = await self._guard(request, None)
-            if early is not None:
-                return early
-            return web.Response(
-                body=_dumps({"endpoints": self._endpoints()}), content_type="application/json"
-            )
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        await self._record(request)
+        _, early = await self._guard(request, None)
+        if early is not None:
+            return early
+        return web.Response(
+            body=_dumps({"endpoints": self._endpoints()}), content_type="application/json"
+        )
 
     async def get_endpoint(self, request: web.Request) -> web.StreamResponse:
-        try:
-            await self._record(request)
-            _, early = await self._guard(request, None)
-            if early is not None:
-                return early
-            name = request.match_info["name"]
-            for ep in self._endpoints():
-                if ep.get("name") == name:
-                    return web.Response(body=_dumps(ep), content_type="application/json")
-            raise HTTPError(404, f"Serving endpoint with name {name!r} does not exist.")
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        await self._record(request)
+        _, early = await self._guard(request, None)
+        if early is not None:
+            return early
+        name = request.match_info["name"]
+        for ep in self._endpoints():
+            if ep.get("name") == name:
+                return web.Response(body=_dumps(ep), content_type="application/json")
+        raise HTTPError(404, f"Serving endpoint with name {name!r} does not exist.")
 
     async def get_app(self, request: web.Request) -> web.StreamResponse:
-        try:
-            await self._record(request)
-            _, early = await self._guard(request, None)
-            if early is not None:
-                return early
-            name = request.match_info["name"]
-            if "missing" in name or "does-not-exist" in name:
-                raise HTTPError(404, f"App with name {name} does not exist or is deleted.")
-            host = self.state.base_url or f"http://{request.host}"
-            return web.Response(
-                body=_dumps(
-                    {
-                        "name": name,
-                        "url": f"{host}/apps-proxy/{name}",
-                        "description": "Emulated Databricks App (ResponsesAgent)",
-                        "app_status": {"state": "RUNNING", "message": "App is running"},
-                        "compute_status": {"state": "ACTIVE", "message": "App compute is running."},
-                        "service_principal_client_id": self.state.options.client_id,
-                        "creator": "emulator@databricks.local",
-                    }
-                ),
-                content_type="application/json",
-            )
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        await self._record(request)
+        _, early = await self._guard(request, None)
+        if early is not None:
+            return early
+        name = request.match_info["name"]
+        if "missing" in name or "does-not-exist" in name:
+            raise HTTPError(404, f"App with name {name} does not exist or is deleted.")
+        host = self.state.base_url or f"http://{request.host}"
+        return web.Response(
+            body=_dumps(
+                {
+                    "name": name,
+                    "url": f"{host}/apps-proxy/{name}",
+                    "description": "Emulated Databricks App (ResponsesAgent)",
+                    "app_status": {"state": "RUNNING", "message": "App is running"},
+                    "compute_status": {"state": "ACTIVE", "message": "App compute is running."},
+                    "service_principal_client_id": self.state.options.client_id,
+                    "creator": "emulator@databricks.local",
+                }
+            ),
+            content_type="application/json",
+        )
 
     async def me(self, request: web.Request) -> web.StreamResponse:
-        try:
-            await self._record(request)
-            self._check_auth(request)
-            user = "emulator-user@databricks.local"
-            token = request.headers.get("Authorization", "").partition(" ")[2].strip()
-            if token in self.state.oauth_tokens:
-                user = self.state.options.client_id
-            return web.Response(
-                body=_dumps({"userName": user, "id": "1", "active": True}),
-                content_type="application/json",
-            )
-        except HTTPError as exc:
-            return error_response(exc.status, exc.message, exc.code)
+        await self._record(request)
+        self._check_auth(request)
+        user = "emulator-user@databricks.local"
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        if token in self.state.oauth_tokens:
+            user = self.state.options.client_id
+        return web.Response(
+            body=_dumps({"userName": user, "id": "1", "active": True}),
+            content_type="application/json",
+        )
 
     async def oidc_token(self, request: web.Request) -> web.StreamResponse:
         _, parsed = await self._record(request)
