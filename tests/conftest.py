@@ -28,12 +28,19 @@ def _loopback_only(request: pytest.FixtureRequest):
         pytest_socket._remove_restrictions()
 
 
+@pytest.fixture(scope="session")
+def _missing_config_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("cfg") / "no-databrickscfg")  # never created
+
+
 @pytest.fixture(autouse=True)
-def _clean_databricks_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, tmp_path):
+def _clean_databricks_env(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, _missing_config_file: str
+):
     """Unit tests must not pick up the developer's own credentials or ~/.databrickscfg."""
     if request.node.get_closest_marker("workspace"):
         return
     for name in list(os.environ):
         if name.startswith("DATABRICKS_"):
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", _missing_config_file)
