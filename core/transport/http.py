@@ -49,6 +49,7 @@ from core.errors import (
     TimeoutError,
 )
 from core.transport.errors import error_from_response, parse_retry_after
+from core.transport.gate import Gate, GateAttempt
 
 if TYPE_CHECKING:  # pragma: no cover
     import asyncio
@@ -128,8 +129,12 @@ class HttpTransport:
         kind: str = "auto",
         adapter: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.auth = auth
+        # Asked before and told after every HTTP attempt (core.transport.gate); e.g. the
+        # per-endpoint adaptive limiter of core.limiter.
+        self.gate: Gate | None = gate
         if auth is not None:
             auth.bind(self)
         self.timeout = timeout
@@ -340,13 +345,15 @@ class HttpTransport:
             auth_value = _Credential(self.auth.header()) if self._needs_auth(url, auth) else None
             try:
                 try:
-                    response = client.request(
-                        method,
-                        url,
-                        content=content,
-                        headers=self._headers(url, headers, auth_value),
-                        extensions=_explicit_auth_ext(url, headers),
-                    )
+                    with GateAttempt(self.gate) as gate:
+                        response = client.request(
+                            method,
+                            url,
+                            content=content,
+                            headers=self._headers(url, headers, auth_value),
+                            extensions=_explicit_auth_ext(url, headers),
+                        )
+                        gate.answered(response)
                 except httpx.HTTPError as exc:
                     raise self._on_exception(exc, url, attempt) from None
                 if response.status_code < 400:
@@ -378,13 +385,15 @@ class HttpTransport:
             )
             try:
                 try:
-                    response = await client.request(
-                        method,
-                        url,
-                        content=content,
-                        headers=self._headers(url, headers, auth_value),
-                        extensions=_explicit_auth_ext(url, headers),
-                    )
+                    async with GateAttempt(self.gate) as gate:
+                        response = await client.request(
+                            method,
+                            url,
+                            content=content,
+                            headers=self._headers(url, headers, auth_value),
+                            extensions=_explicit_auth_ext(url, headers),
+                        )
+                        gate.answered(response)
                 except httpx.HTTPError as exc:
                     raise self._on_exception(exc, url, attempt) from None
                 if response.status_code < 400:
@@ -420,12 +429,16 @@ class HttpTransport:
             delivered = False
             try:
                 try:
-                    with client.stream(
-                        "POST",
-                        url,
-                        content=content,
-                        headers=self._headers(url, hdrs, auth_value),
-                    ) as response:
+                    with (
+                        GateAttempt(self.gate) as gate,
+                        client.stream(
+                            "POST",
+                            url,
+                            content=content,
+                            headers=self._headers(url, hdrs, auth_value),
+                        ) as response,
+                    ):
+                        gate.answered(response)
                         if response.status_code >= 400:
                             raise self._on_status(
                                 response, response.read(), url, attempt, refreshed, auth_value
@@ -465,12 +478,16 @@ class HttpTransport:
             delivered = False
             try:
                 try:
-                    async with client.stream(
-                        "POST",
-                        url,
-                        content=content,
-                        headers=self._headers(url, hdrs, auth_value),
-                    ) as response:
+                    async with (
+                        GateAttempt(self.gate) as gate,
+                        client.stream(
+                            "POST",
+                            url,
+                            content=content,
+                            headers=self._headers(url, hdrs, auth_value),
+                        ) as response,
+                    ):
+                        gate.answered(response)
                         if response.status_code >= 400:
                             body = await response.aread()
                             raise self._on_status(
