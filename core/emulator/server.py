@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from core.emulator.endpoints import default_endpoints
 from core.emulator.model import (
     DEFAULT_SIGNING_KEY,
     GenRequest,
@@ -66,17 +67,6 @@ _ERROR_CODES = {
     504: "DEADLINE_EXCEEDED",
 }
 
-DEFAULT_ENDPOINTS = (
-    ("databricks-claude-sonnet-4-5", "llm/v1/chat"),
-    ("databricks-claude-3-7-sonnet", "llm/v1/chat"),
-    ("databricks-gpt-oss-120b", "llm/v1/chat"),
-    ("databricks-gpt-5", "llm/v1/chat"),
-    ("databricks-gpt-5-1", "llm/v1/chat"),
-    ("databricks-gemini-2-5-pro", "llm/v1/chat"),
-    ("databricks-meta-llama-3-3-70b-instruct", "llm/v1/chat"),
-    ("databricks-gemma-3-12b", "llm/v1/chat"),
-    ("my-agent", "agent/v1/responses"),
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1455,29 +1445,7 @@ class EmulatorApp:
     def _endpoints(self) -> list[dict[str, Any]]:
         if self.state.options.endpoints is not None:
             return self.state.options.endpoints
-        out = []
-        for i, (name, task) in enumerate(DEFAULT_ENDPOINTS):
-            entity: dict[str, Any] = {"name": name, "entity_name": name}
-            if task == "llm/v1/chat":
-                entity["foundation_model"] = {
-                    "name": name,
-                    "display_name": name.replace("databricks-", "").replace("-", " ").title(),
-                    "docs": "https://docs.databricks.com/machine-learning/foundation-models/",
-                }
-            out.append(
-                {
-                    "name": name,
-                    "id": f"{i:032x}",
-                    "creator": "emulator@databricks.local",
-                    "creation_timestamp": 1_700_000_000_000,
-                    "last_updated_timestamp": 1_700_000_000_000,
-                    "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
-                    "config": {"served_entities": [entity]},
-                    "task": task,
-                    "endpoint_type": "FOUNDATION_MODEL_API" if task == "llm/v1/chat" else "CUSTOM",
-                }
-            )
-        return out
+        return default_endpoints()
 
     async def list_endpoints(self, request: web.Request) -> web.StreamResponse:
         await self._record(request)
