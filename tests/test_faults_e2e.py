@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-import core.transport.http as http_mod
+import core.transport.flow as http_mod
 from core.client import DatabricksChatClient
 from core.emulator import run_emulator
 from core.errors import (
