@@ -1,19 +1,17 @@
 """``DatabricksChatClient``: one configured Databricks chat model, framework-neutral.
 
 It resolves host and credentials eagerly (so a ConfigurationError comes at construction), picks
-the route (:mod:`core.endpoints`) and the codec by the route's api (``core.codecs.chat`` or
-``core.codecs.responses``, imported on first use), and sends through
+the route (:mod:`core.endpoints`) and the codec by the route's api
+(:func:`core.codecs.codec_for`, a :class:`core.codecs.base.Codec`), and sends through
 :class:`core.transport.HttpTransport` (auth header, retries, SSE). HTTP clients are created
 lazily and reused; async ones per event loop.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr, ValidationError
@@ -52,11 +50,11 @@ from core.types import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.codecs.base import Codec
     from core.registry import ModelInfo
 
 # Databricks documents a 10 MB total payload limit for model serving requests.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-_CODECS = {"chat": "core.codecs.chat", "responses": "core.codecs.responses"}
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json"}
 
@@ -136,7 +134,7 @@ class DatabricksChatClient:
             self.http.allow_url(base_url)
         self._app_url: str | None = None
         self._app_lock = threading.Lock()
-        self._codecs: dict[str, ModuleType] = {}
+        self._codecs: dict[str, Codec] = {}
 
     # -- introspection ---------------------------------------------------------------------
     @property
@@ -176,10 +174,12 @@ class DatabricksChatClient:
         self.__init__(state["settings"])  # type: ignore[misc]
 
     # -- plumbing --------------------------------------------------------------------------
-    def _codec(self, api: str) -> ModuleType:
+    def _codec(self, api: str) -> Codec:
         codec = self._codecs.get(api)
         if codec is None:
-            codec = importlib.import_module(_CODECS[api])
+            from core.codecs import codec_for
+
+            codec = codec_for(api)
             self._codecs[api] = codec
         return codec
 
@@ -199,12 +199,15 @@ class DatabricksChatClient:
 
     def _prepare(
         self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
-    ) -> tuple[ModuleType, bytes]:
+    ) -> tuple[Codec, bytes]:
         codec = self._codec(route.api)
-        # the Responses codec refuses stateful params unless the model is external
-        extra = {"external": self.settings.external_model} if route.api == "responses" else {}
         body = codec.build_request(
-            messages, params, model=route.body_model, info=self.info, stream=stream, **extra
+            messages,
+            params,
+            model=route.body_model,
+            info=self.info,
+            stream=stream,
+            external=self.settings.external_model,
         )
         return codec, self._encode(body)
 
@@ -394,7 +397,7 @@ class DatabricksChatClient:
         await self.aclose()
 
 
-def _parse_json_body(codec: ModuleType, body: Any) -> ChatResponse:
+def _parse_json_body(codec: Codec, body: Any) -> ChatResponse:
     """A stream request answered with one JSON body (some custom endpoints ignore stream)."""
     if (
         isinstance(body, dict)

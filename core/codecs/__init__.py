@@ -2,23 +2,28 @@
 
 ``core.codecs.chat`` speaks chat completions (AI Gateway, serving endpoints, ``/invocations``,
 any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API. Each
-module offers ``build_request``, ``parse_response`` and ``StreamDecoder`` with the same
-signatures, so the client picks one by the route's API kind.
+meets :class:`core.codecs.base.Codec`; :func:`codec_for` is the one place that maps a route's
+API kind to its codec (imported on first use, so ``import core`` stays cheap).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.codecs.base import Codec
 
 
-def codec_for(api: str) -> ModuleType:
+def codec_for(api: str) -> Codec:
     """``"chat"`` -> ``core.codecs.chat``; ``"responses"`` -> ``core.codecs.responses``."""
-    import importlib
-
     if api == "chat":
-        return importlib.import_module("core.codecs.chat")
+        from core.codecs import chat
+
+        return chat
     if api == "responses":
-        return importlib.import_module("core.codecs.responses")
+        from core.codecs import responses
+
+        return responses
     raise ValueError(f"unknown API kind {api!r} (expected 'chat' or 'responses')")
 
 

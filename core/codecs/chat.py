@@ -27,6 +27,15 @@ from json.scanner import make_scanner
 from typing import Any
 
 from core.codecs.media import media_url, sniff_image_mime
+from core.codecs.policy import (
+    check_response_format,
+    effort_from_budget,
+    merge_usage,
+    normalize_finish_reason,
+    parse_usage,
+    resolve_tool_choice,
+    tool_call_arguments,
+)
 from core.errors import (
     InvalidRequestError,
     MalformedEventError,
@@ -55,7 +64,6 @@ from core.types import (
     ToolCallDelta,
     ToolCallPart,
     ToolResultPart,
-    Usage,
     UsageDelta,
 )
 
@@ -72,10 +80,7 @@ ORDER_KEY = "$order"
 BLOCK_KEY = "$block"
 
 _TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-_SCHEMA_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
-_TOOL_CHOICES = frozenset({"auto", "none", "required"})
-_RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
 _MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})
 # Databricks documents a 10 MB request payload limit; inline (base64) media count against it.
 MAX_INLINE_MEDIA_BYTES = 10_000_000
@@ -83,39 +88,6 @@ MAX_INLINE_MEDIA_BYTES = 10_000_000
 MIN_THINKING_BUDGET = 1024
 # Headroom added above the thinking budget when the caller set no max_tokens.
 _THINKING_HEADROOM = 4096
-
-_FINISH_REASONS: dict[str, str] = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "content_filter": "content_filter",
-    "function_call": "tool_calls",
-    # Anthropic-style values seen on Claude endpoints
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-    # Gemini-style values (upper case is lowered first)
-    "max_output_tokens": "length",
-    "safety": "content_filter",
-    "recitation": "content_filter",
-    "blocklist": "content_filter",
-    "prohibited_content": "content_filter",
-    "spii": "content_filter",
-}
-
-
-def normalize_finish_reason(reason: str) -> str:
-    """Map provider finish reasons onto ``stop|length|tool_calls|content_filter``.
-
-    Values we do not recognise are passed through unchanged.
-    """
-    got = _FINISH_REASONS.get(reason)
-    if got is not None:
-        return got
-    return _FINISH_REASONS.get(reason.lower(), reason)
 
 
 # =============================================================================================
@@ -128,10 +100,12 @@ def build_request(
     model: str | None,
     info: ModelInfo,
     stream: bool,
+    external: bool = False,
 ) -> dict[str, Any]:
     """Build the chat completions JSON body. Raises InvalidRequestError before anything is sent.
 
     ``model=None`` leaves the ``model`` field out (``/invocations`` carries it in the path).
+    ``external`` is part of the codec contract; chat completions has no stateful parameters.
     ``params.extra_body`` is merged last (shallow), so it can override anything.
     """
     if info.known and info.api == "responses-only":
@@ -174,10 +148,9 @@ def build_request(
 
     if p.tools:
         body["tools"] = [_build_tool(t, info) for t in p.tools]
-    if p.tool_choice is not None:
-        choice = _build_tool_choice(p)
-        if choice is not None:
-            body["tool_choice"] = choice
+    choice = _build_tool_choice(p)
+    if choice is not None:
+        body["tool_choice"] = choice
     if p.parallel_tool_calls is not None:
         body["parallel_tool_calls"] = p.parallel_tool_calls
 
@@ -198,7 +171,9 @@ def response_format_from_wire(rf: Any) -> ResponseFormat:
     if rtype == "json_schema":
         spec = rf.get("json_schema") or {}
         if not isinstance(spec, dict):
-            raise InvalidRequestError(f"response_format json_schema must be an object, not {spec!r}")
+            raise InvalidRequestError(
+                f"response_format json_schema must be an object, not {spec!r}"
+            )
         return ResponseFormat(
             type="json_schema",
             schema=spec.get("schema"),
@@ -217,23 +192,9 @@ def response_format_from_wire(rf: Any) -> ResponseFormat:
 def _build_response_format(p: GenerationParams) -> dict[str, Any]:
     rf = p.response_format
     assert rf is not None
-    if rf.type not in _RESPONSE_FORMATS:
-        raise InvalidRequestError(
-            f"unknown response_format type {rf.type!r}",
-            hint="use 'text', 'json_object' or 'json_schema'",
-        )
+    check_response_format(rf)
     if rf.type != "json_schema":
         return {"type": rf.type}
-    if not isinstance(rf.schema, dict):
-        raise InvalidRequestError(
-            "response_format json_schema needs a JSON schema (a dict)",
-            hint="pass ResponseFormat(type='json_schema', schema={...}, name='...')",
-        )
-    if rf.name is not None and not _SCHEMA_NAME_RE.match(rf.name):
-        raise InvalidRequestError(
-            f"response_format name {rf.name!r} is not allowed: it must match [a-zA-Z0-9_-]{{1,64}}",
-            hint="use letters, digits, '_' and '-' only",
-        )
     spec: dict[str, Any] = {"name": rf.name or "response"}
     if rf.description:
         spec["description"] = rf.description
@@ -277,34 +238,10 @@ def _build_tool(tool: Tool, info: ModelInfo) -> dict[str, Any]:
 
 
 def _build_tool_choice(p: GenerationParams) -> Any:
-    choice = p.tool_choice
+    choice = resolve_tool_choice(p.tool_choice, p.tools)
     if isinstance(choice, NamedToolChoice):
-        if not p.tools:
-            raise InvalidRequestError(
-                f"tool_choice names tool {choice.name!r} but no tools were given",
-                hint="pass the tool in params.tools",
-            )
-        if choice.name not in {t.name for t in p.tools}:
-            raise InvalidRequestError(
-                f"tool_choice names tool {choice.name!r}, which is not among the tools given",
-                hint=f"known tools: {sorted(t.name for t in p.tools)}",
-            )
         return {"type": "function", "function": {"name": choice.name}}
-    if choice not in _TOOL_CHOICES:
-        raise InvalidRequestError(
-            f"unknown tool_choice {choice!r}",
-            hint="use 'auto', 'none', 'required' or NamedToolChoice(name)",
-        )
-    if not p.tools:
-        if choice == "required":
-            raise InvalidRequestError(
-                "tool_choice='required' but no tools were given", hint="pass params.tools"
-            )
-        return None  # "auto"/"none" without tools mean nothing; servers reject them
     return choice
-
-
-_EFFORT_BUCKETS = ((2048, "low"), (8192, "medium"))
 
 
 def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo) -> None:
@@ -343,11 +280,7 @@ def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo)
     if effort is None:
         assert budget is not None
         # Portable knob: translate a token budget into the nearest effort level.
-        effort = "high"
-        for limit, level in _EFFORT_BUCKETS:
-            if budget <= limit:
-                effort = level
-                break
+        effort = effort_from_budget(budget)
     body["reasoning_effort"] = effort
 
 
@@ -653,7 +586,7 @@ def _emit_tool_call(part: ToolCallPart, i: int) -> dict[str, Any]:
     call: dict[str, Any] = {
         "id": part.id,
         "type": "function",
-        "function": {"name": part.name, "arguments": part.arguments},
+        "function": {"name": part.name, "arguments": tool_call_arguments(part.arguments)},
     }
     if part.extras:
         # Unknown wire keys of a chat tool call (e.g. a provider's thought signature) go back;
@@ -667,57 +600,6 @@ def _emit_tool_call(part: ToolCallPart, i: int) -> dict[str, Any]:
 # =============================================================================================
 # Response
 # =============================================================================================
-_INT_USAGE = {
-    "prompt_tokens": "input_tokens",
-    "input_tokens": "input_tokens",
-    "completion_tokens": "output_tokens",
-    "output_tokens": "output_tokens",
-    "total_tokens": "total_tokens",
-    "reasoning_tokens": "reasoning_tokens",
-    "cache_read_input_tokens": "cache_read_tokens",
-    "cache_creation_input_tokens": "cache_creation_tokens",
-}
-
-
-def _count(value: Any, key: str) -> int | None:
-    if value is None:
-        return None
-    if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():  # 12.0 from some servers; not inf/nan
-        return int(value)
-    raise ResponseParseError(f"usage.{key} is not a token count: {value!r}")
-
-
-def parse_usage(raw: Any) -> Usage:
-    """Any usage object seen on chat completions (and Responses' input/output tokens)."""
-    if not isinstance(raw, dict):
-        raise ResponseParseError(f"usage is not an object: {type(raw).__name__}")
-    u = Usage(raw=raw)
-    for key, attr in _INT_USAGE.items():
-        if key in raw:
-            v = _count(raw[key], key)
-            if v is not None and getattr(u, attr) is None:
-                setattr(u, attr, v)
-    for details_key, inner, attr in (
-        ("completion_tokens_details", "reasoning_tokens", "reasoning_tokens"),
-        ("output_tokens_details", "reasoning_tokens", "reasoning_tokens"),
-        ("prompt_tokens_details", "cached_tokens", "cache_read_tokens"),
-        ("input_tokens_details", "cached_tokens", "cache_read_tokens"),
-    ):
-        det = raw.get(details_key)
-        if det is None:
-            continue
-        if not isinstance(det, dict):
-            raise ResponseParseError(f"usage.{details_key} is not an object")
-        v = _count(det.get(inner), f"{details_key}.{inner}")
-        if v is not None and getattr(u, attr) is None:
-            setattr(u, attr, v)
-    if u.total_tokens is None and u.input_tokens is not None and u.output_tokens is not None:
-        u.total_tokens = u.input_tokens + u.output_tokens
-    return u
-
-
 _TOP_KNOWN = frozenset({"id", "model", "choices", "usage", "object"})
 _MESSAGE_KNOWN = frozenset({"role", "content", "tool_calls", "reasoning_content"})
 
@@ -1123,35 +1005,10 @@ class StreamDecoder:
         usages = self._usages
         if usages:
             try:
-                out.append(UsageDelta(_merge_usage(usages)))
+                out.append(UsageDelta(merge_usage(usages)))
             except ResponseParseError as exc:
                 raise MalformedEventError(str(exc)) from exc
         if not self._finished:
             self._finished = True
             out.append(FinishDelta("tool_calls" if self._saw_tools else "stop"))
         return out
-
-
-def _merge_usage(usages: list[dict[str, Any]]) -> Usage:
-    """Usage sent once, on several chunks, or cumulatively with nulls: one Usage.
-
-    The latest object wins; a field it leaves null is taken from the latest earlier object
-    that had it. ``raw`` is the latest object.
-    """
-    last = parse_usage(usages[-1])
-    if len(usages) > 1:
-        for attr in (
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "reasoning_tokens",
-            "cache_read_tokens",
-            "cache_creation_tokens",
-        ):
-            if getattr(last, attr) is None:
-                for raw in reversed(usages[:-1]):
-                    v = getattr(parse_usage(raw), attr)
-                    if v is not None:
-                        setattr(last, attr, v)
-                        break
-    return last

@@ -34,6 +34,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from core.codecs.media import media_url
+from core.codecs.policy import (
+    check_response_format,
+    effort_from_budget,
+    finish_from_status,
+    resolve_tool_choice,
+    tool_call_arguments,
+    usage_or_none,
+)
 from core.errors import (
     APIError,
     InvalidRequestError,
@@ -86,8 +94,6 @@ PAY_PER_TOKEN_REJECTED = ("background", "store", "previous_response_id", "servic
 SUMMARY_SEPARATOR = "\n\n"
 """Joins the summary entries of one reasoning item into ``ReasoningPart.text``."""
 
-BUILTIN_TOOL_TYPES = frozenset({"apply_patch", "shell", "image_generation", "mcp"})
-
 # Fields a response object echoes from the request (or that map to ChatResponse fields): they are
 # not "unknown" and do not go to ``ChatResponse.extras``.
 _KNOWN_RESPONSE_FIELDS = frozenset(
@@ -100,6 +106,7 @@ _KNOWN_RESPONSE_FIELDS = frozenset(
         "prompt", "conversation", "include", "stream", "completed_at", "billing",
     }
 )  # fmt: skip
+
 
 # ---------------------------------------------------------------------------------------------
 # Ids
@@ -124,7 +131,7 @@ def build_request(
     params: GenerationParams,
     *,
     model: str | None,
-    info: ModelInfo | None = None,
+    info: ModelInfo | None,
     stream: bool,
     external: bool = False,
 ) -> dict[str, Any]:
@@ -147,8 +154,9 @@ def build_request(
 
     if params.tools:
         body["tools"] = [_tool(t) for t in params.tools]
-    if params.tool_choice is not None:
-        body["tool_choice"] = _tool_choice(params.tool_choice, params.tools)
+    choice = _tool_choice(params)
+    if choice is not None:
+        body["tool_choice"] = choice
     if params.parallel_tool_calls is not None:
         body["parallel_tool_calls"] = params.parallel_tool_calls
 
@@ -224,8 +232,7 @@ def _reasoning(params: GenerationParams) -> dict[str, Any]:
     effort = params.reasoning_effort
     if effort is None and params.thinking_budget is not None:
         # Responses models take an effort, not a token budget: map the budget onto one.
-        b = params.thinking_budget
-        effort = "low" if b <= 2048 else "medium" if b <= 8192 else "high"
+        effort = effort_from_budget(params.thinking_budget)
     if effort is not None:
         out["effort"] = effort
     if params.reasoning_summary is not None:
@@ -236,9 +243,8 @@ def _reasoning(params: GenerationParams) -> dict[str, Any]:
 def _text_format(params: GenerationParams) -> dict[str, Any]:
     rf = params.response_format
     assert rf is not None
+    check_response_format(rf)
     if rf.type == "json_schema":
-        if rf.schema is None:
-            raise InvalidRequestError("response_format json_schema needs a schema.")
         fmt: dict[str, Any] = {"type": "json_schema", "name": rf.name or "response"}
         fmt["schema"] = rf.schema
         if rf.strict is not None:
@@ -272,16 +278,12 @@ def _tool(tool: Tool) -> dict[str, Any]:
     return raw
 
 
-def _tool_choice(choice: Any, tools: list[Tool] | None) -> Any:
+def _tool_choice(params: GenerationParams) -> Any:
+    choice = resolve_tool_choice(params.tool_choice, params.tools)
     if isinstance(choice, NamedToolChoice):
-        kinds = {t.name: t.kind for t in tools or []}
-        if tools and choice.name not in kinds:
-            raise InvalidRequestError(f"tool_choice names {choice.name!r}, which is not a tool.")
-        kind = kinds.get(choice.name, "function")
+        kind = next(t.kind for t in params.tools or [] if t.name == choice.name)
         return {"type": "custom" if kind == "custom" else "function", "name": choice.name}
-    if choice in ("auto", "none", "required"):
-        return choice
-    raise InvalidRequestError(f"Unknown tool_choice {choice!r}.")
+    return choice
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,7 +353,9 @@ def _input_items(messages: Sequence[Message], *, keep_unencrypted: bool) -> list
         if len(content) == 1 and isinstance(content[0], TextPart):
             items.append({"type": "message", "role": msg.role, "content": content[0].text})
         else:
-            items.append({"type": "message", "role": msg.role, "content": _content_list(content, i)})
+            items.append(
+                {"type": "message", "role": msg.role, "content": _content_list(content, i)}
+            )
     return items
 
 
@@ -485,7 +489,7 @@ def _call_item(part: ToolCallPart, custom_ids: set[str]) -> dict[str, Any]:
             "type": "function_call",
             "call_id": call_id,
             "name": part.name,
-            "arguments": part.arguments or "{}",
+            "arguments": tool_call_arguments(part.arguments),
         }
     item_id = extras.get("id")
     if isinstance(item_id, str):
@@ -515,38 +519,6 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
-    out_details = raw.get("output_tokens_details")
-    in_details = raw.get("input_tokens_details")
-    return Usage(
-        input_tokens=_int(raw.get("input_tokens", raw.get("prompt_tokens"))),
-        output_tokens=_int(raw.get("output_tokens", raw.get("completion_tokens"))),
-        total_tokens=_int(raw.get("total_tokens")),
-        reasoning_tokens=_int(out_details.get("reasoning_tokens"))
-        if isinstance(out_details, dict)
-        else None,
-        cache_read_tokens=_int(in_details.get("cached_tokens"))
-        if isinstance(in_details, dict)
-        else None,
-        raw=raw,
-    )
-
-
-def _finish(status: Any, incomplete: Any, has_calls: bool) -> str:
-    if status == "incomplete":
-        reason = incomplete.get("reason") if isinstance(incomplete, dict) else None
-        if reason == "max_output_tokens":
-            return "length"
-        if isinstance(reason, str):
-            return reason
-        return "length"
-    if status in (None, "completed"):
-        return "tool_calls" if has_calls else "stop"
-    return str(status)
 
 
 def _extras(body: dict[str, Any]) -> dict[str, Any]:
@@ -763,8 +735,8 @@ def _parse_responses_object(body: dict[str, Any]) -> ChatResponse:
     has_calls = any(isinstance(p, ToolCallPart) for p in parts)
     return ChatResponse(
         parts=parts,
-        usage=_usage(body.get("usage")),
-        finish_reason=_finish(status, body.get("incomplete_details"), has_calls),
+        usage=usage_or_none(body.get("usage")),
+        finish_reason=finish_from_status(status, body.get("incomplete_details"), has_calls),
         model=_str(body.get("model")),
         id=_str(body.get("id")),
         extras=_extras(body),
@@ -813,7 +785,7 @@ def _parse_chat_agent(body: dict[str, Any]) -> ChatResponse:
     finish = _str(body.get("finish_reason")) or ("tool_calls" if has_calls else "stop")
     return ChatResponse(
         parts=_merge_text(parts),
-        usage=_usage(body.get("usage")),
+        usage=usage_or_none(body.get("usage")),
         finish_reason=finish,
         model=_str(body.get("model")),
         id=_str(body.get("id")),
@@ -1146,7 +1118,7 @@ class StreamDecoder:
                     out.extend(self._flush())
                 out.extend(self._item_done({"item": item}, index=i))
             out.extend(self._flush())
-        usage = _usage(resp.get("usage"))
+        usage = usage_or_none(resp.get("usage"))
         if usage is not None:
             self._usage = usage
         extras = _extras(resp)
@@ -1159,7 +1131,9 @@ class StreamDecoder:
                 "status", "completed" if ev["type"] != "response.incomplete" else "incomplete"
             )
             out.append(
-                FinishDelta(_finish(status, resp.get("incomplete_details"), self._has_calls))
+                FinishDelta(
+                    finish_from_status(status, resp.get("incomplete_details"), self._has_calls)
+                )
             )
         return out
 
@@ -1184,7 +1158,7 @@ class StreamDecoder:
                 out.append(ToolCallDelta(index, _str(call.get("id")), _str(fn.get("name")), args))
         if ev.get("custom_outputs") is not None:
             out.append(MetaDelta(extras={"custom_outputs": ev["custom_outputs"]}))
-        usage = _usage(ev.get("usage"))
+        usage = usage_or_none(ev.get("usage"))
         if usage is not None:
             self._usage = usage
         return out
