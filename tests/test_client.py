@@ -370,16 +370,19 @@ def test_stream_stops_reading_after_terminal_event():
 # ------------------------------------------------------------------------------------------
 @respx.mock
 def test_client_uses_codec_module_by_route_api(monkeypatch):
-    calls = []
-    stub = types.ModuleType("core.codecs.chat")
+    import core.codecs
 
-    def build_request(messages, params, *, model, info, stream):
+    calls = []
+    stub = types.ModuleType("stub_codec")
+
+    def build_request(messages, params, *, model, info, stream, external=False):
         calls.append((model, stream, info.name))
         return {"stub": True, "model": model}
 
     stub.build_request = build_request
     stub.parse_response = lambda body: ChatResponse(parts=[TextPart(body["v"])])
-    monkeypatch.setitem(sys.modules, "core.codecs.chat", stub)
+    apis = []
+    monkeypatch.setattr(core.codecs, "codec_for", lambda api: apis.append(api) or stub)
     route = respx.post(SERVING).mock(return_value=httpx.Response(200, json={"v": "stubbed"}))
     assert client().complete(MSGS, P).text == "stubbed"
     assert json.loads(route.calls.last.request.content) == {
@@ -387,6 +390,7 @@ def test_client_uses_codec_module_by_route_api(monkeypatch):
         "model": "databricks-claude-sonnet-4-5",
     }
     assert calls[0][:2] == ("databricks-claude-sonnet-4-5", False)
+    assert apis == ["chat"]
 
 
 # ------------------------------------------------------------------------------------------
