@@ -96,8 +96,6 @@ def _settings_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 # chat
 # ---------------------------------------------------------------------------------------------
 def _parse_tool(spec: str) -> Any:
-    from core.types import Tool
-
     try:
         raw = json.loads(spec)
     except ValueError:
@@ -108,14 +106,13 @@ def _parse_tool(spec: str) -> Any:
             raise _CliError(
                 f"--tool {spec!r} is neither JSON nor a file", "pass a JSON function spec"
             ) from None
-    fn = raw.get("function", raw) if isinstance(raw, dict) else None
-    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-        raise _CliError("--tool needs a JSON object with at least a 'name'")
-    return Tool(
-        name=fn["name"],
-        description=str(fn.get("description") or ""),
-        parameters=fn.get("parameters") or {"type": "object", "properties": {}},
-    )
+    from core.errors import InvalidRequestError
+    from core.params import tool_from_spec
+
+    try:
+        return tool_from_spec(raw)
+    except InvalidRequestError as exc:
+        raise _CliError(f"--tool {spec!r}: {exc.message}", exc.hint) from None
 
 
 def _params(args: argparse.Namespace) -> Any:

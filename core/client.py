@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr, ValidationError
@@ -293,35 +293,56 @@ class DatabricksChatClient:
         return exc
 
     # -- public API ------------------------------------------------------------------------
-    def complete(self, messages: Sequence[Message], params: GenerationParams) -> ChatResponse:
+    def complete(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> ChatResponse:
+        """One answer. ``headers`` are extra HTTP headers for this call only."""
         route = self._resolve()
         codec, content = self._prepare(route, messages, params, stream=False)
         try:
-            data = self.http.request_json("POST", route.url, content=content, headers=_JSON_HEADERS)
-        except APIError as exc:
-            raise self._route_error(route, exc) from None
-        result: ChatResponse = codec.parse_response(data)
-        return result
-
-    async def acomplete(
-        self, messages: Sequence[Message], params: GenerationParams
-    ) -> ChatResponse:
-        route = await self._aresolve()
-        codec, content = self._prepare(route, messages, params, stream=False)
-        try:
-            data = await self.http.arequest_json(
-                "POST", route.url, content=content, headers=_JSON_HEADERS
+            data = self.http.request_json(
+                "POST", route.url, content=content, headers=_with(headers, _JSON_HEADERS)
             )
         except APIError as exc:
             raise self._route_error(route, exc) from None
         result: ChatResponse = codec.parse_response(data)
         return result
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Delta]:
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> ChatResponse:
+        route = await self._aresolve()
+        codec, content = self._prepare(route, messages, params, stream=False)
+        try:
+            data = await self.http.arequest_json(
+                "POST", route.url, content=content, headers=_with(headers, _JSON_HEADERS)
+            )
+        except APIError as exc:
+            raise self._route_error(route, exc) from None
+        result: ChatResponse = codec.parse_response(data)
+        return result
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Delta]:
         route = self._resolve()
         codec, content = self._prepare(route, messages, params, stream=True)
         decoder = codec.StreamDecoder()
-        events = self.http.stream_events(route.url, content=content, headers=_SSE_HEADERS)
+        events = self.http.stream_events(
+            route.url, content=content, headers=_with(headers, _SSE_HEADERS)
+        )
         try:
             while True:
                 try:
@@ -346,12 +367,18 @@ class DatabricksChatClient:
         yield from decoder.close()
 
     async def astream(
-        self, messages: Sequence[Message], params: GenerationParams
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Delta]:
         route = await self._aresolve()
         codec, content = self._prepare(route, messages, params, stream=True)
         decoder = codec.StreamDecoder()
-        events = self.http.astream_events(route.url, content=content, headers=_SSE_HEADERS)
+        events = self.http.astream_events(
+            route.url, content=content, headers=_with(headers, _SSE_HEADERS)
+        )
         try:
             while True:
                 try:
@@ -395,6 +422,11 @@ class DatabricksChatClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _with(extra: Mapping[str, str] | None, ours: dict[str, str]) -> Mapping[str, str]:
+    """A call's own headers plus ours (ours win: the body is JSON whatever the caller says)."""
+    return {**extra, **ours} if extra else ours
 
 
 def _parse_json_body(codec: Codec, body: Any) -> ChatResponse:

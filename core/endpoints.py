@@ -5,6 +5,7 @@
 | ``system.ai.x`` / any ``catalog.schema.name`` | ``{host}/ai-gateway/mlflow/v1/chat/completions`` (``/responses``) | chat/responses | yes |
 | plain endpoint name | ``{host}/serving-endpoints/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``endpoint_kind="invocations"`` | ``{host}/serving-endpoints/{name}/invocations`` | chat/responses | no |
+| ``endpoint_kind="gateway-openai"`` | ``{host}/ai-gateway/openai/v1/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``base_url=...`` | ``{base_url}/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``apps/<name>`` | ``{app_url}/responses`` (``app_url`` from ``GET {host}/api/2.0/apps/{name}``) | responses | no |
 
@@ -25,6 +26,8 @@ Api = Literal["chat", "responses"]
 RouteKind = Literal["gateway", "serving", "invocations", "openai", "app"]
 
 GATEWAY_PREFIX = "/ai-gateway/mlflow/v1"
+# AI Gateway's native OpenAI-compatible API (databricks-openai's use_ai_gateway_native_api).
+GATEWAY_OPENAI_PREFIX = "/ai-gateway/openai/v1"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -118,6 +121,19 @@ def resolve_route(
             kind="openai",
             model=model,
         )
+    if endpoint_kind == "gateway-openai":
+        if base_url:
+            raise ConfigurationError(
+                "endpoint_kind='gateway-openai' (use_ai_gateway_native_api) cannot be combined "
+                "with base_url"
+            )
+        return Route(
+            url=f"{host}{GATEWAY_OPENAI_PREFIX}{tail}",
+            api=api,
+            send_model=True,
+            kind="gateway",
+            model=model,
+        )
     if endpoint_kind == "gateway" or (endpoint_kind is None and is_uc_name(model)):
         return Route(
             url=f"{host}{GATEWAY_PREFIX}{tail}",
@@ -135,8 +151,8 @@ def resolve_route(
             model=model,
         )
     raise ConfigurationError(
-        f"unknown endpoint_kind {endpoint_kind!r}; use 'gateway', 'serving', 'invocations' or "
-        "'openai'"
+        f"unknown endpoint_kind {endpoint_kind!r}; use 'gateway', 'gateway-openai', 'serving', "
+        "'invocations' or 'openai'"
     )
 
 

@@ -70,7 +70,11 @@ class APIError(DatabricksError):
 
 
 class BadRequestError(APIError):
-    """HTTP 400."""
+    """HTTP 400. ``param`` names the request parameter the server refused, when it said which."""
+
+    def __init__(self, message: str, *, param: str | None = None, **kw: Any) -> None:
+        self.param = param
+        super().__init__(message, **kw)
 
 
 class AuthenticationError(APIError):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-EndpointKind = Literal["gateway", "serving", "invocations", "openai"]
+EndpointKind = Literal["gateway", "gateway-openai", "serving", "invocations", "openai"]
 TransportKind = Literal["auto", "httpx", "aiohttp"]
 AuthType = (
     str  # "pat" | "oauth-m2m" | "token-provider" | "databricks-sdk" | any databricks-sdk auth_type

@@ -19,41 +19,40 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from core.errors import ConfigurationError, InvalidRequestError
-from core.types import GenerationParams
+from core.params import (
+    PARAM_NAMES,
+    Call,
+    call_params,
+    header_map,
+    sort_unknown_kwargs,
+    tool_choice_from,
+    tool_choice_to_openai,
+)
 from langchain_plugin.convert import (
     PROVIDER,
     StreamConverter,
     messages_to_neutral,
-    response_format_to_neutral,
     response_to_message,
-    tool_choice_to_neutral,
-    tools_to_neutral,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.client import DatabricksChatClient
 
-_PARAM_KWARGS = (
+# Constructor fields that are per-call defaults of generation parameters. LangChain's own
+# ``metadata`` and ``tags`` are for callbacks and tracing: never request parameters.
+_DEFAULT_FIELDS = (
     "temperature",
     "max_tokens",
     "top_p",
     "top_k",
     "n",
-    "logprobs",
-    "top_logprobs",
+    "stop",
     "reasoning_effort",
     "thinking_budget",
-    "parallel_tool_calls",
-    "instructions",
-    "reasoning_summary",
-    "include",
-    "metadata",
-    "truncation",
-    "max_tool_calls",
     "custom_inputs",
-    "context",
 )
+# Call keywords that are LangChain's, not the request's.
+_SKIP_CALL_KWARGS = frozenset({"model", "stream", "stream_usage"})
 # Settings handed to the core client as they are (None means "let the core decide").
 _CLIENT_FIELDS = (
     "host",
@@ -62,7 +61,6 @@ _CLIENT_FIELDS = (
     "auth_type",
     "token_provider",
     "workspace_client",
-    "base_url",
     "use_responses_api",
     "timeout",
     "max_retries",
@@ -146,6 +144,20 @@ class ChatDatabricks(BaseChatModel):
     extra_params: dict[str, Any] | None = None
     """databricks-langchain compatibility: merged into ``extra_body``."""
     use_ai_gateway: bool | None = None
+    """databricks-langchain compatibility: ``True`` routes through Unity AI Gateway
+    (``/ai-gateway/mlflow/v1``), ``False`` through serving endpoints."""
+    use_ai_gateway_native_api: bool | None = None
+    """databricks-langchain compatibility: AI Gateway's native OpenAI-compatible API
+    (``{host}/ai-gateway/openai/v1``)."""
+    endpoint_kind: str | None = None
+    """Force the surface: ``"gateway"``, ``"gateway-openai"``, ``"serving"``,
+    ``"invocations"`` (``/serving-endpoints/{name}/invocations``, e.g. agents) or ``"openai"``."""
+    default_headers: dict[str, Any] | None = Field(default=None, repr=False)
+    """HTTP headers sent with every request (e.g. ``Databricks-Ai-Gateway-Request-Tags``);
+    per call, ``extra_headers={...}``."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Request parameters without a field of their own (unknown constructor keywords land here,
+    with a warning, as on ChatOpenAI); sent with every call."""
     use_responses_api: bool | None = None
     custom_inputs: dict[str, Any] | None = None
     external_model: bool = False
@@ -153,6 +165,7 @@ class ChatDatabricks(BaseChatModel):
     as ``store`` are allowed."""
 
     _clients: dict[str, DatabricksChatClient] = PrivateAttr(default_factory=dict)
+    _routing: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
         # ``profile`` means the Databricks config profile when it is a string; LangChain's own
@@ -162,7 +175,21 @@ class ChatDatabricks(BaseChatModel):
         for key in ("token", "api_key", "client_secret"):  # keep raw secrets out of frame locals
             if isinstance(kwargs.get(key), str):
                 kwargs[key] = SecretStr(kwargs[key])
+        _sort_kwargs(kwargs)
         super().__init__(**kwargs)
+        from core.compat import settings_from_aliases
+
+        self._routing = settings_from_aliases(
+            host=self.host,
+            base_url=self.base_url,
+            endpoint_kind=self.endpoint_kind,
+            profile=self.databricks_profile,
+            workspace_client=self.workspace_client,
+            target_uri=self.target_uri,
+            use_ai_gateway=self.use_ai_gateway,
+            use_ai_gateway_native_api=self.use_ai_gateway_native_api,
+        )
+        self.default_headers = header_map(self.default_headers, "default_headers")
         # Resolve host and credentials now: bad settings fail here, not on the first call.
         self._client_for(self.model)
 
@@ -181,7 +208,7 @@ class ChatDatabricks(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "databricks-chat"
+        return "chat-databricks"  # as databricks-langchain
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -260,34 +287,19 @@ class ChatDatabricks(BaseChatModel):
         return client
 
     def _client_kwargs(self, model: str) -> dict[str, Any]:
-        kw: dict[str, Any] = {"model": model, "adapter": "langchain"}
+        kw: dict[str, Any] = {"model": model, "adapter": "langchain", **self._routing}
         for name in _CLIENT_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 kw[name] = value
-        if self.databricks_profile is not None:
-            kw["profile"] = self.databricks_profile
         if self.external_model:
             kw["external_model"] = True
         if self.token is not None:
             kw["token"] = self.token
         if self.client_secret is not None:
             kw["client_secret"] = self.client_secret
-        if self.target_uri and "host" not in kw:
-            uri = self.target_uri
-            if uri.startswith(("http://", "https://")):
-                kw["host"] = uri
-            elif uri.startswith("databricks://"):
-                kw.setdefault("profile", uri[len("databricks://") :] or None)
-                if kw["profile"] is None:
-                    del kw["profile"]
-            elif uri != "databricks":
-                raise ConfigurationError(
-                    f"target_uri {uri!r} is not supported: use 'databricks', "
-                    "'databricks://<profile>' or a workspace URL"
-                )
-        if self.use_ai_gateway is not None and "base_url" not in kw:
-            kw["endpoint_kind"] = "gateway" if self.use_ai_gateway else "serving"
+        if self.default_headers:
+            kw["extra_headers"] = self.default_headers
         return kw
 
     def close(self) -> None:
@@ -301,38 +313,22 @@ class ChatDatabricks(BaseChatModel):
     # --- request preparation -----------------------------------------------------------------
     def _prepare(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> tuple[DatabricksChatClient, list[Any], GenerationParams, str]:
-        kw = dict(kwargs)
-        model = kw.pop("model", None) or self.model
-        kw.pop("stream", None)
-        kw.pop("stream_usage", None)
-        params = GenerationParams()
-        fields = type(self).model_fields
-        for name in _PARAM_KWARGS:
-            if name in kw:
-                setattr(params, name, kw.pop(name))
-            elif name in fields:  # (getattr of a non-field is slow on pydantic models)
-                setattr(params, name, getattr(self, name))
-        if stop is None:
-            stop = kw.pop("stop", None) or self.stop
-        params.stop = list(stop) if stop else None
-        tools = kw.pop("tools", None)
-        if tools:
-            params.tools = tools_to_neutral(tools)
-        params.tool_choice = tool_choice_to_neutral(kw.pop("tool_choice", None))
-        params.response_format = response_format_to_neutral(kw.pop("response_format", None))
-        extra: dict[str, Any] = {}
-        if self.extra_params:
-            extra.update(self.extra_params)
-        if self.extra_body:
-            extra.update(self.extra_body)
-        call_extra = kw.pop("extra_body", None)
-        if call_extra:
-            extra.update(call_extra)
-        extra.update(kw)  # anything else the caller bound goes to the body as is
-        params.extra_body = extra or None
+    ) -> tuple[DatabricksChatClient, list[Any], Call, str]:
+        model = kwargs.get("model") or self.model
+        defaults: dict[str, Any] = {}
+        for name in _DEFAULT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                defaults[name] = value
+        if self.extra_params or self.extra_body:
+            defaults["extra_body"] = {**(self.extra_params or {}), **(self.extra_body or {})}
+        if self.model_kwargs:
+            defaults.update(self.model_kwargs)
+        if stop is not None:
+            kwargs = {**kwargs, "stop": stop}
+        call = call_params(defaults, kwargs, skip=_SKIP_CALL_KWARGS)
         neutral = messages_to_neutral(messages)
-        return self._client_for(model), neutral, params, model
+        return self._client_for(model), neutral, call, model
 
     # --- generation --------------------------------------------------------------------------
     def _generate(
@@ -342,8 +338,8 @@ class ChatDatabricks(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        client, neutral, params, model = self._prepare(messages, stop, kwargs)
-        resp = client.complete(neutral, params)
+        client, neutral, call, model = self._prepare(messages, stop, kwargs)
+        resp = client.complete(neutral, call.params, headers=call.headers)
         return _result(response_to_message(resp, model=model), resp.finish_reason)
 
     async def _agenerate(
@@ -353,8 +349,8 @@ class ChatDatabricks(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        client, neutral, params, model = self._prepare(messages, stop, kwargs)
-        resp = await client.acomplete(neutral, params)
+        client, neutral, call, model = self._prepare(messages, stop, kwargs)
+        resp = await client.acomplete(neutral, call.params, headers=call.headers)
         return _result(response_to_message(resp, model=model), resp.finish_reason)
 
     def _stream(
@@ -365,9 +361,9 @@ class ChatDatabricks(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         include_usage = kwargs.get("stream_usage", self.stream_usage)
-        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        client, neutral, call, model = self._prepare(messages, stop, kwargs)
         conv = StreamConverter(model, shared_index=self.output_version == "v1")
-        for delta in client.stream(neutral, params):
+        for delta in client.stream(neutral, call.params, headers=call.headers):
             chunk = conv.feed(delta)
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
@@ -381,9 +377,9 @@ class ChatDatabricks(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         include_usage = kwargs.get("stream_usage", self.stream_usage)
-        client, neutral, params, model = self._prepare(messages, stop, kwargs)
+        client, neutral, call, model = self._prepare(messages, stop, kwargs)
         conv = StreamConverter(model, shared_index=self.output_version == "v1")
-        async for delta in client.astream(neutral, params):
+        async for delta in client.astream(neutral, call.params, headers=call.headers):
             chunk = conv.feed(delta)
             if chunk is not None:
                 yield ChatGenerationChunk(message=chunk)
@@ -418,8 +414,10 @@ class ChatDatabricks(BaseChatModel):
             str(t["function"]["name"] if t.get("type") == "function" else t.get("name", t["type"]))
             for t in formatted
         ]
-        if tool_choice is not None and tool_choice is not False:
-            kwargs["tool_choice"] = _normalize_tool_choice(tool_choice, names)
+        choice = tool_choice_from(tool_choice, names)  # validated once, here
+        if choice is not None:
+            # Bound in the OpenAI spelling: what databricks-langchain binds and user code reads.
+            kwargs["tool_choice"] = tool_choice_to_openai(choice)
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
@@ -481,12 +479,16 @@ class ChatDatabricks(BaseChatModel):
                 else JsonOutputParser()
             )
         elif method == "json_schema":
-            fn = convert_to_openai_tool(schema, strict=strict)["function"]  # type: ignore[arg-type]
+            from core.schema import strict_schema
+
+            fn = convert_to_openai_tool(schema)["function"]  # type: ignore[arg-type]
+            # Strict by default, as databricks-langchain and Databricks' structured-outputs page
+            # (its example sends "strict": true; the feature covers every Foundation Model API
+            # chat model); strict mode needs a strict-valid schema, so it gets one.
             if strict is None:
-                strict = True if self.client.info.supports_strict_schema else None
-            elif strict and not self.client.info.supports_strict_schema:
-                strict = None  # the model rejects "strict"; the schema still constrains output
-            json_schema: dict[str, Any] = {"name": fn["name"], "schema": fn["parameters"]}
+                strict = True
+            params_schema = strict_schema(fn["parameters"]) if strict else fn["parameters"]
+            json_schema: dict[str, Any] = {"name": fn["name"], "schema": params_schema}
             if fn.get("description"):
                 json_schema["description"] = fn["description"]
             if strict is not None:
@@ -526,32 +528,25 @@ def _is_builtin_tool(tool: Any) -> bool:
     )
 
 
-def _normalize_tool_choice(choice: Any, names: list[str]) -> str | dict[str, Any]:
-    if choice is True:
-        return _named(names[0]) if len(names) == 1 else "required"
-    if isinstance(choice, str):
-        if choice in ("auto", "none", "required"):
-            return choice
-        if choice == "any":
-            return "required"
-        if choice in names:
-            return _named(choice)
-        raise InvalidRequestError(
-            f"tool_choice {choice!r} is neither 'auto', 'none', 'any', 'required' nor the name "
-            f"of a bound tool ({', '.join(names) or 'no tools bound'})"
-        )
-    if isinstance(choice, dict):
-        neutral = tool_choice_to_neutral(choice)  # validates the shape
-        if isinstance(neutral, str):
-            return neutral
-        if neutral is not None and neutral.name not in names:
-            raise InvalidRequestError(f"tool_choice names {neutral.name!r}, which is not bound")
-        return _named(cast(Any, neutral).name)
-    raise InvalidRequestError(f"unsupported tool_choice {choice!r}")
-
-
-def _named(name: str) -> dict[str, Any]:
-    return {"type": "function", "function": {"name": name}}
+def _sort_kwargs(kwargs: dict[str, Any]) -> None:
+    """Unknown constructor keywords: a near miss of a field raises ("did you mean"), a
+    generation parameter without a field (``instructions``, ``logprobs``...) joins
+    ``model_kwargs`` quietly, anything else joins it with a warning (as ChatOpenAI does)."""
+    fields = ChatDatabricks.model_fields
+    known = set(fields) | {f.alias for f in fields.values() if f.alias} | {"profile"}
+    unknown = {k: kwargs[k] for k in list(kwargs) if k not in known}
+    if not unknown:
+        return
+    model_kwargs = dict(kwargs.get("model_kwargs") or {})
+    for key in [k for k in unknown if k in PARAM_NAMES or k == "extra_headers"]:
+        model_kwargs[key] = kwargs.pop(key)
+        del unknown[key]
+    for key in unknown:
+        del kwargs[key]
+    model_kwargs.update(
+        sort_unknown_kwargs(unknown, known, owner="ChatDatabricks", into="model_kwargs")
+    )
+    kwargs["model_kwargs"] = model_kwargs
 
 
 def _result(message: AIMessage, finish_reason: str | None) -> ChatResult:

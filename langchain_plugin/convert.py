@@ -35,6 +35,7 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from core.errors import InvalidRequestError
+from core.params import replay_arguments
 from core.types import (
     ChatResponse,
     Delta,
@@ -42,20 +43,16 @@ from core.types import (
     MediaPart,
     Message,
     MetaDelta,
-    NamedToolChoice,
     Part,
     ReasoningDelta,
     ReasoningPart,
-    ResponseFormat,
     Role,
     ServerToolDelta,
     ServerToolPart,
     TextDelta,
     TextPart,
-    Tool,
     ToolCallDelta,
     ToolCallPart,
-    ToolChoice,
     ToolResultPart,
     Usage,
     UsageDelta,
@@ -416,11 +413,10 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
             raw_args = (raw.get("function") or {}).get("arguments")
         if raw_args is None:
             raw_args = chunk_args.get(tc_id)
-        arguments = raw_args if raw_args is not None and _same_args(raw_args, tc["args"]) else None
         if kind == "custom" and isinstance(tc["args"].get(CUSTOM_ARG), str):
             arguments = tc["args"][CUSTOM_ARG]
-        if arguments is None:
-            arguments = json.dumps(tc["args"], ensure_ascii=False)
+        else:
+            arguments = replay_arguments(tc["args"], raw_args, lenient=_parse_partial_json)
         parts.append(
             ToolCallPart(
                 id=tc_id,
@@ -449,20 +445,11 @@ def _tool_call_parts(msg: AIMessage) -> list[ToolCallPart]:
     return parts
 
 
-def _same_args(raw: str, args: Any) -> bool:
-    """Do the parsed ``args`` still say what the raw text said (i.e. were they not edited)?"""
-    if raw.strip() == "":
-        return args == {}
-    try:
-        return bool(json.loads(raw) == args)
-    except ValueError:
-        # An aggregated stream parses broken JSON leniently (parse_partial_json): compare alike.
-        from langchain_core.utils.json import parse_partial_json
+def _parse_partial_json(text: str) -> Any:
+    # An aggregated stream parses cut-short JSON leniently: compare the raw text alike.
+    from langchain_core.utils.json import parse_partial_json
 
-        try:
-            return bool(parse_partial_json(raw) == args)
-        except ValueError:
-            return False
+    return parse_partial_json(text)
 
 
 # =============================================================================================
@@ -920,64 +907,3 @@ class StreamConverter:
             id=self.id,
             chunk_position="last",
         )
-
-
-# =============================================================================================
-# Tools, tool choice, response format (from what bind_tools / with_structured_output stored)
-# =============================================================================================
-def tools_to_neutral(tools: Sequence[Mapping[str, Any]]) -> list[Tool]:
-    out: list[Tool] = []
-    for t in tools:
-        ttype = t.get("type", "function")
-        if ttype == "function" and isinstance(t.get("function"), dict):
-            fn = t["function"]
-            out.append(
-                Tool(
-                    name=fn["name"],
-                    description=fn.get("description", "") or "",
-                    parameters=fn.get("parameters") or {"type": "object", "properties": {}},
-                    strict=fn.get("strict"),
-                )
-            )
-        elif ttype == "custom":
-            out.append(
-                Tool(
-                    name=t.get("name", ""),
-                    description=t.get("description", "") or "",
-                    kind="custom",
-                    raw=dict(t),
-                )
-            )
-        else:  # Responses built-in tool, passed through with its configuration
-            out.append(Tool(name=str(t.get("name", ttype)), kind=str(ttype), raw=dict(t)))
-    return out
-
-
-def tool_choice_to_neutral(choice: Any) -> ToolChoice | None:
-    if choice is None:
-        return None
-    if isinstance(choice, str):
-        if choice in ("auto", "none", "required"):
-            return cast(ToolChoice, choice)
-        if choice == "any":
-            return "required"
-        return NamedToolChoice(choice)
-    if isinstance(choice, dict):
-        if isinstance(choice.get("function"), dict) and choice["function"].get("name"):
-            return NamedToolChoice(choice["function"]["name"])
-        ctype = choice.get("type")
-        if ctype in ("tool", "function", "custom") and choice.get("name"):
-            return NamedToolChoice(choice["name"])
-        if ctype in ("auto", "none"):
-            return cast(ToolChoice, ctype)
-        if ctype in ("any", "required"):
-            return "required"
-    raise InvalidRequestError(f"unsupported tool_choice {choice!r}")
-
-
-def response_format_to_neutral(rf: Any) -> ResponseFormat | None:
-    if rf is None or isinstance(rf, ResponseFormat):
-        return rf
-    from core.codecs.chat import response_format_from_wire
-
-    return response_format_from_wire(rf)

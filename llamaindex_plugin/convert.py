@@ -33,20 +33,19 @@ from llama_index.core.base.llms.types import (
     VideoBlock,
 )
 
+from core.params import replay_arguments, tool_from_spec
 from core.types import (
     ChatResponse as NeutralResponse,
 )
 from core.types import (
     MediaPart,
     Message,
-    NamedToolChoice,
     Part,
     ReasoningPart,
     ServerToolPart,
     TextPart,
     Tool,
     ToolCallPart,
-    ToolChoice,
     ToolResultPart,
     Usage,
 )
@@ -150,19 +149,6 @@ def _reasoning_from_block(block: ThinkingBlock) -> ReasoningPart:
     )
 
 
-def _arguments_text(kwargs: Any, raw: str | None) -> str:
-    """The argument text to send back: the raw text if it still says the same thing."""
-    if isinstance(kwargs, str):
-        return kwargs
-    if raw is not None:
-        try:
-            if json.loads(raw) == kwargs:
-                return raw
-        except ValueError:
-            pass
-    return json.dumps(kwargs if kwargs is not None else {}, ensure_ascii=False)
-
-
 def _legacy_tool_call(tc: Any) -> tuple[str, str, str, str]:
     """(id, name, arguments, kind) from an OpenAI-style dict or object."""
     if isinstance(tc, dict):
@@ -224,6 +210,12 @@ def _tool_result(message: ChatMessage) -> ToolResultPart:
     )
 
 
+def _parse_partial_json(text: str) -> Any:
+    from llama_index.core.llms.utils import parse_partial_json
+
+    return parse_partial_json(text)
+
+
 def message_to_neutral(message: ChatMessage) -> Message:
     role = _role_of(message)
     if role == "tool":
@@ -275,7 +267,9 @@ def message_to_neutral(message: ChatMessage) -> Message:
                 ToolCallPart(
                     id=cid,
                     name=block.tool_name,
-                    arguments=_arguments_text(block.tool_kwargs, raw_args.get(cid)),
+                    arguments=replay_arguments(
+                        block.tool_kwargs, raw_args.get(cid), lenient=_parse_partial_json
+                    ),
                     kind=kind,
                     extras=call_extras,
                 )
@@ -317,26 +311,10 @@ def messages_to_neutral(messages: Sequence[ChatMessage]) -> list[Message]:
 
 
 def tool_to_neutral(tool: Any) -> Tool:
-    """A LlamaIndex ``BaseTool``, an OpenAI-style tool dict, or a core ``Tool``."""
-    if isinstance(tool, Tool):
-        return tool
-    if isinstance(tool, dict):
-        kind = tool.get("type", "function")
-        if kind == "function":
-            fn = tool.get("function", tool)
-            return Tool(
-                name=fn["name"],
-                description=fn.get("description") or "",
-                parameters=fn.get("parameters") or {"type": "object", "properties": {}},
-                strict=fn.get("strict"),
-            )
-        return Tool(
-            name=str(tool.get("name") or kind),
-            description=tool.get("description") or "",
-            kind=kind,
-            raw=dict(tool),
-        )
-    metadata = tool.metadata
+    """A LlamaIndex ``BaseTool``; dicts and core ``Tool``s go to :func:`core.params.tool_from_spec`."""
+    metadata = getattr(tool, "metadata", None)
+    if metadata is None or isinstance(tool, (dict, Tool)):
+        return tool_from_spec(tool)
     return Tool(
         name=metadata.get_name(),
         description=metadata.description or "",
@@ -346,31 +324,6 @@ def tool_to_neutral(tool: Any) -> Tool:
 
 def tools_to_neutral(tools: Sequence[BaseTool | dict[str, Any] | Tool]) -> list[Tool]:
     return [tool_to_neutral(t) for t in tools]
-
-
-def resolve_tool_choice(choice: Any, tool_required: bool = False) -> ToolChoice | None:
-    """LlamaIndex/OpenAI spellings -> neutral ``ToolChoice``."""
-    if choice is None:
-        return "required" if tool_required else None
-    if isinstance(choice, NamedToolChoice):
-        return choice
-    if isinstance(choice, str):
-        if choice in ("auto", "none", "required"):
-            return choice  # type: ignore[return-value]
-        if choice == "any":
-            return "required"
-        return NamedToolChoice(choice)
-    if isinstance(choice, dict):
-        fn = choice.get("function") or {}
-        name = fn.get("name") or choice.get("name")
-        if name:
-            return NamedToolChoice(str(name))
-        kind = choice.get("type")
-        if kind in ("auto", "none", "required"):
-            return kind
-        if kind == "any":
-            return "required"
-    raise ValueError(f"unsupported tool_choice: {choice!r}")
 
 
 # ---------------------------------------------------------------------------------------------

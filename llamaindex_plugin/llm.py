@@ -8,11 +8,11 @@ routing, auth, JSON and HTTP, and neutral responses/deltas come back as LlamaInd
 
 from __future__ import annotations
 
+import inspect
 import json
-import os
 import re
+import warnings
 from collections.abc import AsyncGenerator, Generator, Sequence
-from dataclasses import fields as dc_fields
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import llama_index.core.instrumentation as instrument
@@ -39,15 +39,22 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import PydanticProgramMode
 
+from core.params import (
+    PARAM_NAMES,
+    Call,
+    call_params,
+    header_map,
+    response_format_from,
+    sort_unknown_kwargs,
+    tool_choice_from,
+)
 from core.types import (
     ChatResponse as NeutralResponse,
 )
 from core.types import (
     Delta,
-    GenerationParams,
     Message,
     ReasoningDelta,
-    ResponseFormat,
     ServerToolDelta,
     TextDelta,
     TextPart,
@@ -58,7 +65,6 @@ from llamaindex_plugin.convert import (
     messages_to_neutral,
     parts_to_message,
     raw_of,
-    resolve_tool_choice,
     response_kwargs,
     tools_to_neutral,
 )
@@ -74,32 +80,20 @@ dispatcher = instrument.get_dispatcher(__name__)
 
 Model = TypeVar("Model", bound=BaseModel)
 
-_PARAM_NAMES = frozenset(f.name for f in dc_fields(GenerationParams))
 # kwargs LlamaIndex itself threads through chat()/complete() that are not model parameters
 _FRAMEWORK_KWARGS = frozenset(
     {"verbose", "tool_required", "allow_parallel_tool_calls", "error_on_no_tool_call", "formatted"}
 )
-_SERVING_SUFFIX = "/serving-endpoints"
-
-
-def _response_format(value: Any) -> ResponseFormat | None:
-    if value is None or isinstance(value, ResponseFormat):
-        return value
-    if isinstance(value, type) and issubclass(value, BaseModel):
-        return _schema_format(value)
-    from core.codecs.chat import response_format_from_wire
-
-    return response_format_from_wire(value)
-
-
-def _schema_format(output_cls: type[BaseModel]) -> ResponseFormat:
-    name = re.sub(r"[^a-zA-Z0-9_-]", "_", output_cls.__name__)[:64] or "output"
-    return ResponseFormat(
-        type="json_schema",
-        schema=output_cls.model_json_schema(),
-        name=name,
-        description=(output_cls.__doc__ or "").strip() or None,
-    )
+# Constructor fields that are per-call defaults of generation parameters.
+_DEFAULT_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "stop",
+    "reasoning_effort",
+    "thinking_budget",
+    "extra_body",
+    "custom_inputs",
+)
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -297,24 +291,32 @@ class Databricks(FunctionCallingLLM):
         api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         if isinstance(client_secret, str):
             client_secret = SecretStr(client_secret)
-        model = model or kwargs.pop("model_name", None) or kwargs.pop("endpoint", None)
+        from core.compat import model_from, settings_from_aliases
+
+        model = model_from(
+            ("model", model),
+            ("model_name", kwargs.pop("model_name", None)),
+            ("endpoint", kwargs.pop("endpoint", None)),
+        )
         if not model:
             raise ValueError("Databricks(model=...) is required: an endpoint or Unity Catalog name")
         if token is not None and api_key is not None:
             raise ValueError("pass either token or api_key (an alias of token), not both")
         secret = token if token is not None else api_key
-        # llama-index-llms-databricks compatibility: api_base ending in /serving-endpoints,
-        # or the DATABRICKS_SERVING_ENDPOINT variable. Never OpenAI's variables.
-        if host is None and base_url is None:
-            api_base = api_base or os.environ.get("DATABRICKS_SERVING_ENDPOINT") or None
-        if api_base:
-            base = api_base.rstrip("/")
-            if base.endswith(_SERVING_SUFFIX):
-                host = host or base[: -len(_SERVING_SUFFIX)]
-                endpoint_kind = endpoint_kind or "serving"
-            elif base_url is None:
-                base_url = base
-        merged_extra = {**(additional_kwargs or {}), **(extra_body or {})} or None
+        routing = settings_from_aliases(
+            host=host, base_url=base_url, endpoint_kind=endpoint_kind, api_base=api_base
+        )
+        host, base_url = routing.get("host"), routing.get("base_url")
+        endpoint_kind = routing.get("endpoint_kind")
+        unknown = _unknown_kwargs(kwargs)
+        if not is_chat_model:
+            warnings.warn(
+                "is_chat_model=False is ignored: Databricks endpoints are chat models, and "
+                "complete() sends the prompt as one user message",
+                UserWarning,
+                stacklevel=2,
+            )
+        merged_extra = {**unknown, **(additional_kwargs or {}), **(extra_body or {})} or None
         super().__init__(
             model=model,
             host=host,
@@ -351,7 +353,7 @@ class Databricks(FunctionCallingLLM):
         self._client_secret = client_secret
         self._token_provider = token_provider
         self._workspace_client = workspace_client
-        self._extra_headers = dict(default_headers) if default_headers else None
+        self._extra_headers = header_map(default_headers, "default_headers")
         self._client = self._make_client()
 
     def _make_client(self) -> DatabricksChatClient:
@@ -423,41 +425,13 @@ class Databricks(FunctionCallingLLM):
     # ----------------------------------------------------------------------------------------
     # Parameters
     # ----------------------------------------------------------------------------------------
-    def _params(self, kwargs: dict[str, Any]) -> GenerationParams:
-        params = GenerationParams(
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            stop=list(self.stop) if self.stop else None,
-            reasoning_effort=self.reasoning_effort,
-            thinking_budget=self.thinking_budget,
-            extra_body=dict(self.extra_body) if self.extra_body else None,
-            custom_inputs=dict(self.custom_inputs) if self.custom_inputs else None,
-        )
-        extra: dict[str, Any] = {}
-        for key, value in kwargs.items():
-            if key in _FRAMEWORK_KWARGS:
-                continue
-            if key == "tools":
-                params.tools = tools_to_neutral(value) if value else None
-            elif key == "tool_choice":
-                params.tool_choice = resolve_tool_choice(value)
-            elif key == "response_format":
-                params.response_format = _response_format(value)
-            elif key == "stop":
-                params.stop = (
-                    [value] if isinstance(value, str) else (list(value) if value else None)
-                )
-            elif key == "extra_body":
-                extra.update(value or {})
-            elif key in _PARAM_NAMES:
-                setattr(params, key, value)
-            else:  # unknown: sent as-is in the body, like OpenAI's additional kwargs
-                extra[key] = value
-        if extra:
-            params.extra_body = {**(params.extra_body or {}), **extra}
-        if params.tools is None:
-            params.tool_choice = None
-        return params
+    def _call(self, kwargs: dict[str, Any]) -> Call:
+        defaults: dict[str, Any] = {}
+        for name in _DEFAULT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                defaults[name] = value
+        return call_params(defaults, kwargs, skip=_FRAMEWORK_KWARGS)
 
     @staticmethod
     def _prompt_messages(prompt: str) -> list[Message]:
@@ -468,18 +442,21 @@ class Databricks(FunctionCallingLLM):
     # ----------------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        response = self._client.complete(messages_to_neutral(messages), self._params(kwargs))
+        call = self._call(kwargs)
+        response = self._client.complete(
+            messages_to_neutral(messages), call.params, headers=call.headers
+        )
         return _chat_response(response)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         neutral = messages_to_neutral(messages)
-        params = self._params(kwargs)
+        call = self._call(kwargs)
         client = self._client
 
         def gen() -> ChatResponseGen:
             folder = _StreamFolder()
-            for delta in client.stream(neutral, params):
+            for delta in client.stream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
                     yield chunk
@@ -489,7 +466,10 @@ class Databricks(FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        response = self._client.complete(self._prompt_messages(prompt), self._params(kwargs))
+        call = self._call(kwargs)
+        response = self._client.complete(
+            self._prompt_messages(prompt), call.params, headers=call.headers
+        )
         return _completion_response(response)
 
     @llm_completion_callback()
@@ -497,12 +477,12 @@ class Databricks(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         neutral = self._prompt_messages(prompt)
-        params = self._params(kwargs)
+        call = self._call(kwargs)
         client = self._client
 
         def gen() -> CompletionResponseGen:
             folder = _StreamFolder(completion=True)
-            for delta in client.stream(neutral, params):
+            for delta in client.stream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
                     yield chunk
@@ -515,7 +495,10 @@ class Databricks(FunctionCallingLLM):
     # ----------------------------------------------------------------------------------------
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        response = await self._client.acomplete(messages_to_neutral(messages), self._params(kwargs))
+        call = self._call(kwargs)
+        response = await self._client.acomplete(
+            messages_to_neutral(messages), call.params, headers=call.headers
+        )
         return _chat_response(response)
 
     @llm_chat_callback()
@@ -523,12 +506,12 @@ class Databricks(FunctionCallingLLM):
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         neutral = messages_to_neutral(messages)
-        params = self._params(kwargs)
+        call = self._call(kwargs)
         client = self._client
 
         async def gen() -> ChatResponseAsyncGen:
             folder = _StreamFolder()
-            async for delta in client.astream(neutral, params):
+            async for delta in client.astream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
                     yield chunk
@@ -540,7 +523,10 @@ class Databricks(FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        response = await self._client.acomplete(self._prompt_messages(prompt), self._params(kwargs))
+        call = self._call(kwargs)
+        response = await self._client.acomplete(
+            self._prompt_messages(prompt), call.params, headers=call.headers
+        )
         return _completion_response(response)
 
     @llm_completion_callback()
@@ -548,12 +534,12 @@ class Databricks(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         neutral = self._prompt_messages(prompt)
-        params = self._params(kwargs)
+        call = self._call(kwargs)
         client = self._client
 
         async def gen() -> CompletionResponseAsyncGen:
             folder = _StreamFolder(completion=True)
-            async for delta in client.astream(neutral, params):
+            async for delta in client.astream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
                     yield chunk
@@ -581,7 +567,8 @@ class Databricks(FunctionCallingLLM):
                 user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
             messages.append(user_msg)
         tool_specs = tools_to_neutral(tools) if tools else []
-        choice = resolve_tool_choice(tool_choice, tool_required) if tool_specs else None
+        names = [t.name for t in tool_specs]
+        choice = tool_choice_from(tool_choice, names, required=tool_required) if tool_specs else None
         return {
             "messages": messages,
             "tools": tool_specs or None,
@@ -696,7 +683,7 @@ class Databricks(FunctionCallingLLM):
                 output_cls=output_cls, template=prompt, template_args=prompt_args
             )
         )
-        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
         response = self.chat(self._structured_messages(prompt, prompt_args), **kwargs)
         result = _parse_structured(output_cls, response.message.content)
         dispatcher.event(LLMStructuredPredictEndEvent(output=result))
@@ -717,7 +704,7 @@ class Databricks(FunctionCallingLLM):
                 output_cls=output_cls, template=prompt, template_args=prompt_args
             )
         )
-        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
         response = await self.achat(self._structured_messages(prompt, prompt_args), **kwargs)
         result = _parse_structured(output_cls, response.message.content)
         dispatcher.event(LLMStructuredPredictEndEvent(output=result))
@@ -734,7 +721,7 @@ class Databricks(FunctionCallingLLM):
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
         from llama_index.core.program.utils import process_streaming_objects
 
-        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
         chunks = self.stream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
 
         def gen() -> Generator[Any, None, None]:
@@ -760,7 +747,7 @@ class Databricks(FunctionCallingLLM):
             )  # type: ignore[arg-type]
         from llama_index.core.program.utils import process_streaming_objects
 
-        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
         chunks = await self.astream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
 
         async def gen() -> AsyncGenerator[Any, None]:
@@ -781,6 +768,17 @@ class Databricks(FunctionCallingLLM):
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _unknown_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Constructor keywords that are no field of :class:`Databricks`: a near miss raises ("did
+    you mean"), anything else is sent in the request body (like ``additional_kwargs``), with a
+    warning."""
+    known = set(Databricks.model_fields) | _INIT_NAMES
+    unknown = {k: kwargs.pop(k) for k in list(kwargs) if k not in known}
+    return sort_unknown_kwargs(
+        unknown, known | PARAM_NAMES, owner="Databricks", into="additional_kwargs"
+    )
 
 
 def _as_list(value: Any) -> list[Any] | None:
@@ -806,3 +804,6 @@ def _kwargs_dict(value: Any) -> dict[str, Any]:
                 return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
+
+
+_INIT_NAMES = frozenset(inspect.signature(Databricks.__init__).parameters) - {"self", "kwargs"}

@@ -203,7 +203,7 @@ CASES: list[tuple[str, str, Callable[[Any], Any], type[DatabricksError], str]] =
      InvalidRequestError, r"tool 'w': parameters must be a JSON schema of type 'object'"),
     ("tool_choice naming a tool that is not bound", "LangChain",
      lc(lambda m: m.bind_tools([{"type": "function", "function": {"name": "w", "parameters": WEATHER_SCHEMA}}], tool_choice="other").invoke("hi")),
-     InvalidRequestError, r"tool_choice 'other' is neither"),
+     InvalidRequestError, r"Tool choice 'other' was specified, but it is not among the tools given"),
     ("tool name with a space", "LlamaIndex",
      li(lambda m: m.chat_with_tools([_li_tool("get weather")], user_msg="hi")),
      InvalidRequestError, r"tool name 'get weather' is not allowed"),

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from core.codecs.chat import build_request, response_format_from_wire
+from core.codecs.chat import build_request
 from core.errors import InvalidRequestError
+from core.params import response_format_from
 from core.registry import lookup_model
 from core.types import (
     GenerationParams,
@@ -456,10 +457,10 @@ def test_responses_only_model_refused_on_chat():
     build(info=lookup_model("some-unknown-codex-thing"))  # unknown: not judged
 
 
-def test_response_format_from_wire_inverts_build_request() -> None:
+def test_response_format_from_inverts_build_request() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     wire = {"type": "json_schema", "json_schema": {"name": "out", "schema": schema, "strict": True}}
-    rf = response_format_from_wire(wire)
+    rf = response_format_from(wire)
     assert (rf.type, rf.name, rf.schema, rf.strict) == ("json_schema", "out", schema, True)
     body = build_request(
         [Message("user", [TextPart("hi")])],
@@ -469,7 +470,7 @@ def test_response_format_from_wire_inverts_build_request() -> None:
         stream=False,
     )
     assert body["response_format"] == wire
-    assert response_format_from_wire({"type": "json_object"}).type == "json_object"
+    assert response_format_from({"type": "json_object"}).type == "json_object"
     for bad in ({"type": "yaml"}, "json", {"type": "json_schema", "json_schema": "x"}):
         with pytest.raises(InvalidRequestError):
-            response_format_from_wire(bad)
+            response_format_from(bad)

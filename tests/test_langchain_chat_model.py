@@ -388,7 +388,14 @@ def test_structured_output_methods(emu: Any) -> None:
     assert streamed and streamed[-1] == joke
     joke = claude.with_structured_output(Joke, method="json_schema").invoke("a joke")
     assert isinstance(joke, Joke)
-    assert "strict" not in chat_requests(emu)[-1].json["response_format"]["json_schema"]
+    # strict on every model (as databricks-langchain), with a strict-valid schema
+    spec = chat_requests(emu)[-1].json["response_format"]["json_schema"]
+    assert spec["strict"] is True and spec["schema"]["additionalProperties"] is False
+    assert spec["schema"]["required"] == ["setup", "punchline"]
+    loose = claude.with_structured_output(Joke, method="json_schema", strict=False)
+    assert isinstance(loose.invoke("a joke"), Joke)
+    spec = chat_requests(emu)[-1].json["response_format"]["json_schema"]
+    assert spec["strict"] is False and "additionalProperties" not in spec["schema"]
     # default: function calling (as databricks-langchain)
     joke = claude.with_structured_output(Joke).invoke("a joke")
     assert isinstance(joke, Joke)
@@ -490,13 +497,14 @@ def test_bad_input_raises_before_sending(emu: Any) -> None:
 
 
 def test_constructor_aliases_and_compat(emu: Any) -> None:
-    llm = ChatDatabricks(
-        endpoint=CLAUDE,
-        target_uri=emu.host,
-        api_key=emu.token,
-        extra_params={"a": 1},
-        extra_body={"b": 2},
-    )
+    with pytest.warns(DeprecationWarning, match="'target_uri' parameter is deprecated"):
+        llm = ChatDatabricks(
+            endpoint=CLAUDE,
+            target_uri=emu.host,
+            api_key=emu.token,
+            extra_params={"a": 1},
+            extra_body={"b": 2},
+        )
     assert llm.model == CLAUDE and llm.token is not None
     assert llm.client.host == emu.host
     llm.invoke("hi")
@@ -513,7 +521,8 @@ def test_configuration_errors_at_construction(tmp_path: Any, monkeypatch: Any) -
     with pytest.raises(ConfigurationError):
         ChatDatabricks(model=CLAUDE)  # no host, no credentials anywhere
     with pytest.raises(ConfigurationError):
-        ChatDatabricks(model=CLAUDE, host="https://x.cloud.databricks.com", target_uri="mlflow")
+        with pytest.warns(DeprecationWarning):
+            ChatDatabricks(model=CLAUDE, host="https://x.cloud.databricks.com", target_uri="mlflow")
     cfg = tmp_path / "cfg"
     cfg.write_text("[dev]\nhost = https://dev.cloud.databricks.com\ntoken = dapi123456789\n")
     llm = ChatDatabricks(model=CLAUDE, profile="dev", config_file=str(cfg))
@@ -557,7 +566,7 @@ def test_dumpd_load(emu: Any) -> None:
 
 def test_ls_params_and_identity(emu: Any) -> None:
     llm = make(emu, temperature=0.1, max_tokens=7, stop=["s"])
-    assert llm._llm_type == "databricks-chat"
+    assert llm._llm_type == "chat-databricks"  # as databricks-langchain
     assert llm._get_ls_params() == {
         "ls_provider": "databricks",
         "ls_model_name": CLAUDE,

@@ -6,7 +6,6 @@ import base64
 import json
 from types import SimpleNamespace
 
-import pytest
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -22,7 +21,6 @@ from llama_index.core.tools import FunctionTool
 
 from core.types import (
     MediaPart,
-    NamedToolChoice,
     ReasoningPart,
     ServerToolPart,
     TextPart,
@@ -36,7 +34,6 @@ from llamaindex_plugin.convert import (
     messages_to_neutral,
     parse_arguments,
     parts_to_message,
-    resolve_tool_choice,
     tools_to_neutral,
     usage_dict,
     usage_kwargs,
@@ -241,29 +238,6 @@ def test_tools_to_neutral() -> None:
     assert b.kind == "image_generation" and b.raw == builtin
     core_tool = Tool(name="x")
     assert tools_to_neutral([core_tool])[0] is core_tool
-
-
-@pytest.mark.parametrize(
-    ("choice", "required", "expected"),
-    [
-        (None, False, None),
-        (None, True, "required"),
-        ("auto", False, "auto"),
-        ("none", True, "none"),
-        ("required", False, "required"),
-        ("any", False, "required"),
-        ("get_weather", False, NamedToolChoice("get_weather")),
-        ({"type": "function", "function": {"name": "f"}}, False, NamedToolChoice("f")),
-        (NamedToolChoice("g"), False, NamedToolChoice("g")),
-    ],
-)
-def test_resolve_tool_choice(choice, required, expected) -> None:
-    assert resolve_tool_choice(choice, required) == expected
-
-
-def test_resolve_tool_choice_rejects_garbage() -> None:
-    with pytest.raises(ValueError):
-        resolve_tool_choice(42)
 
 
 def test_parse_arguments() -> None:

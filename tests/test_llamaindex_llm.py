@@ -73,20 +73,20 @@ class FakeClient:
             id="r1",
         )
 
-    def complete(self, messages, params):
+    def complete(self, messages, params, headers=None):
         self.calls.append(("complete", list(messages), params))
         return self._next()
 
-    async def acomplete(self, messages, params):
+    async def acomplete(self, messages, params, headers=None):
         self.calls.append(("acomplete", list(messages), params))
         self.threads.append(threading.current_thread().name)
         return self._next()
 
-    def stream(self, messages, params):
+    def stream(self, messages, params, headers=None):
         self.calls.append(("stream", list(messages), params))
         yield from (self.streams.pop(0) if self.streams else _default_stream())
 
-    async def astream(self, messages, params):
+    async def astream(self, messages, params, headers=None):
         self.calls.append(("astream", list(messages), params))
         self.threads.append(threading.current_thread().name)
         for d in self.streams.pop(0) if self.streams else _default_stream():

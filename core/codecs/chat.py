@@ -42,6 +42,7 @@ from core.errors import (
     ResponseParseError,
     StreamErrorEvent,
 )
+from core.params import refuse_responses_only
 from core.registry import ModelInfo
 from core.types import (
     ChatResponse,
@@ -55,7 +56,6 @@ from core.types import (
     Part,
     ReasoningDelta,
     ReasoningPart,
-    ResponseFormat,
     ServerToolDelta,
     ServerToolPart,
     TextDelta,
@@ -155,6 +155,12 @@ def build_request(
         body["parallel_tool_calls"] = p.parallel_tool_calls
 
     _apply_reasoning(body, p, info)
+    refuse_responses_only(p)
+    # Agents on Model Serving (ChatAgent/ChatModel schema) take these beside the messages.
+    if p.custom_inputs is not None:
+        body["custom_inputs"] = p.custom_inputs
+    if p.context is not None:
+        body["context"] = p.context
 
     if p.extra_body:
         body.update(p.extra_body)
@@ -164,31 +170,6 @@ def build_request(
 # ---------------------------------------------------------------------------------------------
 # parameters
 # ---------------------------------------------------------------------------------------------
-def response_format_from_wire(rf: Any) -> ResponseFormat:
-    """An OpenAI-style ``response_format`` dict, as users pass it through either framework, as
-    the neutral type (the inverse of what :func:`build_request` sends)."""
-    rtype = rf.get("type") if isinstance(rf, dict) else None
-    if rtype == "json_schema":
-        spec = rf.get("json_schema") or {}
-        if not isinstance(spec, dict):
-            raise InvalidRequestError(
-                f"response_format json_schema must be an object, not {spec!r}"
-            )
-        return ResponseFormat(
-            type="json_schema",
-            schema=spec.get("schema"),
-            name=spec.get("name"),
-            strict=spec.get("strict"),
-            description=spec.get("description"),
-        )
-    if rtype in ("json_object", "text"):
-        return ResponseFormat(type=rtype)
-    raise InvalidRequestError(
-        f"unsupported response_format {rf!r}",
-        hint='use {"type": "json_object"} or {"type": "json_schema", "json_schema": {...}}',
-    )
-
-
 def _build_response_format(p: GenerationParams) -> dict[str, Any]:
     rf = p.response_format
     assert rf is not None

@@ -207,6 +207,8 @@ class EmulatorApp:
         r.add_post("/serving-endpoints/chat/completions", self.chat)
         r.add_post("/serving-endpoints/responses", self.responses)
         r.add_post("/ai-gateway/mlflow/v1/responses", self.responses)
+        r.add_post("/ai-gateway/openai/v1/chat/completions", self.chat)  # gateway native API
+        r.add_post("/ai-gateway/openai/v1/responses", self.responses)
         r.add_post("/serving-endpoints/{name}/invocations", self.invocations)
         r.add_get("/api/2.0/serving-endpoints", self.list_endpoints)
         r.add_get("/api/2.0/serving-endpoints/{name}", self.get_endpoint)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import APIError, RateLimitError, error_class_for_status
+from core.errors import APIError, BadRequestError, RateLimitError, error_class_for_status
 
 REQUEST_ID_HEADERS = (
     "x-request-id",
@@ -41,6 +41,47 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
         value = headers.get(name)
         if value:
             return value
+    return None
+
+
+def request_id_from_details(details: Any) -> str | None:
+    """A Databricks error body may carry the request id only in ``details[].request_id``
+    (google.rpc ``RequestInfo`` entries)."""
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict):
+                rid = item.get("request_id")
+                if isinstance(rid, str) and rid:
+                    return rid
+    return None
+
+
+# How servers name the parameter they refuse (Databricks, OpenAI, vLLM/pydantic messages):
+# "does not support the temperature parameter", "Unsupported parameter: 'top_p'",
+# "Unknown parameter: 'x'", "'strict' is not supported", "Extra inputs are not permitted".
+_PARAM_PATTERNS = tuple(
+    re.compile(p, re.I)
+    for p in (
+        r"does not support (?:the )?['\"`]?([A-Za-z_][\w.]*)['\"`]? (?:parameter|argument|field)",
+        r"(?:unsupported|unknown|unrecognized|invalid) (?:parameter|argument|field)s?"
+        r"(?: value)?(?: for)?:?\s*['\"`]([A-Za-z_][\w.]*)['\"`]",
+        r"['\"`]([A-Za-z_][\w.]*)['\"`] (?:is|are) not (?:supported|allowed|permitted)",
+        r"(?:parameter|argument|field) ['\"`]([A-Za-z_][\w.]*)['\"`] (?:is|are) not",
+    )
+)
+
+
+def param_from(message: str | None, details: Any = None) -> str | None:
+    """The request parameter a 400 names: OpenAI's ``error.param`` or the message's words."""
+    if isinstance(details, str) and details and " " not in details:
+        return details  # parse_error_body hands OpenAI's error.param over as details
+    if isinstance(details, dict) and isinstance(details.get("param"), str):
+        return str(details["param"])
+    if message:
+        for pattern in _PARAM_PATTERNS:
+            found = pattern.search(message)
+            if found:
+                return found.group(1)
     return None
 
 
@@ -117,10 +158,18 @@ def error_from_response(
     kwargs: dict[str, Any] = {
         "status_code": status,
         "error_code": code,
-        "request_id": request_id_from(headers),
+        "request_id": request_id_from(headers) or request_id_from_details(details),
         "hint": _HINTS.get(status),
         "details": details,
     }
+    if cls is BadRequestError:
+        param = param_from(message, details)
+        if param is not None:
+            kwargs["hint"] = (
+                f"the endpoint refused the {param!r} parameter: leave it out of the call and "
+                "the constructor (or check its value), then retry"
+            )
+        return BadRequestError(message, param=param, **kwargs)
     if cls is RateLimitError:
         return RateLimitError(
             message, retry_after=parse_retry_after(headers.get("retry-after")), **kwargs
