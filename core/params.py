@@ -273,8 +273,7 @@ def header_map(value: Any, what: str = "headers") -> dict[str, str] | None:
     for name, val in value.items():
         if not isinstance(name, str) or not isinstance(val, str):
             raise InvalidRequestError(
-                f"{what}: header {name!r} must map a string to a string, not "
-                f"{type(val).__name__}",
+                f"{what}: header {name!r} must map a string to a string, not {type(val).__name__}",
                 hint="json.dumps structured values (e.g. Databricks-Ai-Gateway-Request-Tags)",
             )
         if any(c in name + val for c in "\r\n"):

@@ -263,8 +263,9 @@ def test_target_uri_forms_and_deprecation() -> None:
         assert settings_from_aliases(target_uri="databricks") == {}
     with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="not supported"):
         settings_from_aliases(target_uri="mlflow")
-    with pytest.warns(DeprecationWarning), pytest.raises(
-        ValueError, match="Cannot specify both 'workspace_client' and 'target_uri'"
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(ValueError, match="Cannot specify both 'workspace_client' and 'target_uri'"),
     ):
         settings_from_aliases(target_uri="databricks", workspace_client=object())
 
@@ -277,7 +278,9 @@ def test_api_base_and_serving_endpoint_variable() -> None:
     }
     env = {"DATABRICKS_SERVING_ENDPOINT": "https://e.net/serving-endpoints"}
     assert settings_from_aliases(environ=env)["host"] == "https://e.net"
-    assert settings_from_aliases(host="https://mine.net", environ=env) == {"host": "https://mine.net"}
+    assert settings_from_aliases(host="https://mine.net", environ=env) == {
+        "host": "https://mine.net"
+    }
 
 
 def test_gateway_flags() -> None:
@@ -293,7 +296,9 @@ def test_gateway_flags() -> None:
     with pytest.raises(ConfigurationError, match="contradicts endpoint_kind"):
         settings_from_aliases(use_ai_gateway=True, endpoint_kind="invocations")
     # base_url wins over use_ai_gateway (the gateway flag is about Databricks hosts)
-    assert settings_from_aliases(use_ai_gateway=True, base_url="http://x") == {"base_url": "http://x"}
+    assert settings_from_aliases(use_ai_gateway=True, base_url="http://x") == {
+        "base_url": "http://x"
+    }
 
 
 def test_model_aliases() -> None:

@@ -67,6 +67,7 @@ _PARAM_PATTERNS = tuple(
         r"(?: value)?(?: for)?:?\s*['\"`]([A-Za-z_][\w.]*)['\"`]",
         r"['\"`]([A-Za-z_][\w.]*)['\"`] (?:is|are) not (?:supported|allowed|permitted)",
         r"(?:parameter|argument|field) ['\"`]([A-Za-z_][\w.]*)['\"`] (?:is|are) not",
+        r"invalid value for ['\"`]([A-Za-z_][\w.]*)['\"`]",
     )
 )
 
