@@ -89,6 +89,10 @@ def _settings_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["profile"] = args.profile
     if getattr(args, "timeout", None):
         kw["timeout"] = args.timeout
+    if getattr(args, "proxy", None):
+        kw["proxy"] = args.proxy
+    if getattr(args, "ca_bundle", None):
+        kw["verify"] = args.ca_bundle
     return kw
 
 
@@ -278,7 +282,12 @@ def _transport(args: argparse.Namespace) -> tuple[Any, Any]:
     settings = ClientSettings(**kw)
     resolved = resolve_auth(settings)
     http = HttpTransport(
-        auth=resolved.provider, timeout=settings.timeout, max_retries=1, adapter="cli"
+        auth=resolved.provider,
+        timeout=settings.timeout,
+        max_retries=1,
+        adapter="cli",
+        proxy=settings.proxy.get_secret_value() if settings.proxy is not None else None,
+        verify=settings.verify,
     )
     http.allow_url(resolved.host)
     return resolved, http
@@ -430,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", help="workspace URL (default: DATABRICKS_HOST or the profile)")
         p.add_argument("--profile", help="~/.databrickscfg profile (default: DEFAULT)")
         p.add_argument("--timeout", type=float, help="request timeout in seconds")
+        p.add_argument("--proxy", help="proxy URL (default: HTTPS_PROXY/HTTP_PROXY, NO_PROXY)")
+        p.add_argument("--ca-bundle", help="CA bundle (PEM) to verify TLS with (SSL_CERT_FILE)")
         p.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
     chat = sub.add_parser("chat", help="one prompt, or an interactive session")

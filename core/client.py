@@ -128,6 +128,8 @@ class DatabricksChatClient:
             kind=s.transport,
             adapter=s.adapter,
             extra_headers=s.extra_headers,
+            proxy=s.proxy.get_secret_value() if s.proxy is not None else None,
+            verify=s.verify,
         )
         self.http.allow_url(self.host)
         if base_url:

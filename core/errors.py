@@ -15,11 +15,13 @@ from typing import Any
 _SECRET_PATTERNS = re.compile(
     r"(dapi[0-9a-f]{8,}(?:-\d+)?|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*|(?i:bearer)\s+[\w.~+/=-]{8,})"
 )
+# The userinfo of a URL (``http://user:secret@proxy:3128``): proxy credentials.
+_URL_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
 
 
 def redact(text: str) -> str:
-    """Replace anything that looks like a token with ``***``."""
-    return _SECRET_PATTERNS.sub("***", text)
+    """Replace anything that looks like a token, and URL credentials, with ``***``."""
+    return _URL_USERINFO.sub("***@", _SECRET_PATTERNS.sub("***", text))
 
 
 class DatabricksError(Exception):
@@ -107,6 +109,12 @@ class TimeoutError(DatabricksError):
 
 class ConnectionError(DatabricksError):
     """The server could not be reached."""
+
+
+class CertificateVerificationError(ConnectionError):
+    """The server's TLS certificate could not be verified against the trusted CAs (a private
+    CA, or a proxy that re-signs TLS): pass ``verify=`` a CA bundle path or an SSLContext, or
+    set ``SSL_CERT_FILE``."""
 
 
 class StreamError(DatabricksError):

@@ -6,6 +6,7 @@ Validated once with pydantic (this is configuration, not the hot path). Secrets 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -25,9 +26,13 @@ class ClientSettings(BaseModel):
     ``DATABRICKS_CLIENT_ID``/``DATABRICKS_CLIENT_SECRET``, ``DATABRICKS_AUTH_TYPE``,
     ``DATABRICKS_CONFIG_PROFILE``, ``DATABRICKS_CONFIG_FILE``) and then from ``~/.databrickscfg``.
 
-    ``transport`` picks the async HTTP backend: ``"auto"`` (aiohttp via httpx-aiohttp when it is
-    installed, else httpx), ``"httpx"`` or ``"aiohttp"``. respx only intercepts httpx's own
+    ``transport`` picks the async HTTP backend: ``"auto"`` (aiohttp directly when it is installed,
+    else httpx), ``"httpx"`` or ``"aiohttp"``. respx only intercepts httpx's own
     transport, so respx-based tests of async calls pass ``transport="httpx"``.
+    ``proxy`` is an explicit proxy URL (``http://[user:password@]host:port``; its credentials
+    are kept secret); unset, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` apply as in httpx and
+    requests. ``verify`` is True (the CA bundle of ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE`` or
+    certifi's), False, a CA bundle path or an ``ssl.SSLContext``; both apply to sync and async.
     ``timeout`` is in seconds per network operation; ``max_retries`` counts retries after the
     first attempt (429/5xx/connection errors; a stream only before its first event).
     """
@@ -57,6 +62,8 @@ class ClientSettings(BaseModel):
     transport: TransportKind = "auto"
     adapter: str | None = None
     extra_headers: dict[str, str] | None = Field(default=None, repr=False)
+    proxy: SecretStr | None = None
+    verify: bool | str | ssl.SSLContext = True
 
     @field_validator("timeout")
     @classmethod
@@ -71,6 +78,25 @@ class ClientSettings(BaseModel):
         if v < 0:
             raise ValueError("max_retries must be >= 0")
         return v
+
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _usable_proxy(cls, v: Any) -> Any:
+        from core.transport.network import check_proxy
+
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str):
+            raise ValueError("proxy must be a URL string such as 'http://host:3128'")
+        return SecretStr(check_proxy(raw))
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _usable_verify(cls, v: Any) -> Any:
+        from core.transport.network import check_verify
+
+        return check_verify(v)
 
     @field_validator("token", "client_secret", mode="before")
     @classmethod

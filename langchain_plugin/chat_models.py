@@ -64,6 +64,8 @@ _CLIENT_FIELDS = (
     "use_responses_api",
     "timeout",
     "max_retries",
+    "proxy",
+    "verify",
 )
 
 
@@ -136,6 +138,10 @@ class ChatDatabricks(BaseChatModel):
     n: int | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    proxy: SecretStr | None = None
+    """Proxy URL (``http://[user:password@]host:port``); unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY."""
+    verify: Any = Field(default=True, exclude=True)
+    """TLS verification: True, False, a CA bundle path or an ``ssl.SSLContext``."""
     streaming: bool = False
     stream_usage: bool = True
     reasoning_effort: str | None = None
@@ -172,7 +178,7 @@ class ChatDatabricks(BaseChatModel):
         # ``profile`` field (a ModelProfile dict) keeps its meaning otherwise.
         if isinstance(kwargs.get("profile"), str):
             kwargs["databricks_profile"] = kwargs.pop("profile")
-        for key in ("token", "api_key", "client_secret"):  # keep raw secrets out of frame locals
+        for key in ("token", "api_key", "client_secret", "proxy"):  # keep secrets out of locals
             if isinstance(kwargs.get(key), str):
                 kwargs[key] = SecretStr(kwargs[key])
         _sort_kwargs(kwargs)
@@ -204,7 +210,11 @@ class ChatDatabricks(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"token": "DATABRICKS_TOKEN", "client_secret": "DATABRICKS_CLIENT_SECRET"}
+        return {
+            "token": "DATABRICKS_TOKEN",
+            "client_secret": "DATABRICKS_CLIENT_SECRET",
+            "proxy": "HTTPS_PROXY",
+        }
 
     @property
     def _llm_type(self) -> str:

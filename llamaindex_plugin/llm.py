@@ -248,6 +248,8 @@ class Databricks(FunctionCallingLLM):
     _client: Any = PrivateAttr(default=None)
     _metadata: Any = PrivateAttr(default=None)
     _extra_headers: dict[str, str] | None = PrivateAttr(default=None)
+    _proxy: SecretStr | None = PrivateAttr(default=None)
+    _verify: Any = PrivateAttr(default=True)
 
     def __init__(
         self,
@@ -283,6 +285,8 @@ class Databricks(FunctionCallingLLM):
         external_model: bool = False,
         transport: Literal["auto", "httpx", "aiohttp"] = "auto",
         default_headers: dict[str, str] | None = None,
+        proxy: str | SecretStr | None = None,
+        verify: Any = True,
         **kwargs: Any,
     ) -> None:
         # Raw secrets become SecretStr at once: this frame's locals show up in traceback
@@ -291,6 +295,7 @@ class Databricks(FunctionCallingLLM):
         api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         if isinstance(client_secret, str):
             client_secret = SecretStr(client_secret)
+        proxy = SecretStr(proxy) if isinstance(proxy, str) else proxy
         from core.compat import model_from, settings_from_aliases
 
         model = model_from(
@@ -354,6 +359,8 @@ class Databricks(FunctionCallingLLM):
         self._token_provider = token_provider
         self._workspace_client = workspace_client
         self._extra_headers = header_map(default_headers, "default_headers")
+        self._proxy = proxy  # private like the secrets: kept out of to_dict()/serialization
+        self._verify = verify  # an ssl.SSLContext does not serialize
         self._client = self._make_client()
 
     def _make_client(self) -> DatabricksChatClient:
@@ -379,6 +386,8 @@ class Databricks(FunctionCallingLLM):
             transport=self.transport,
             adapter="llamaindex",
             extra_headers=self._extra_headers,
+            proxy=self._proxy,
+            verify=self._verify,
         )
         return DatabricksChatClient(settings)
 

@@ -545,6 +545,7 @@ def test_secrets_never_printed_or_serialized(emu: Any) -> None:
     assert llm.lc_secrets == {
         "token": "DATABRICKS_TOKEN",
         "client_secret": "DATABRICKS_CLIENT_SECRET",
+        "proxy": "HTTPS_PROXY",  # a proxy URL may carry credentials
     }
 
 

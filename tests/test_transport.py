@@ -684,13 +684,14 @@ def test_auto_backend_prefers_aiohttp(monkeypatch):
         HttpTransport(kind="curl")
 
 
-async def test_aiohttp_backend_builds_aiohttp_transport():
-    from httpx_aiohttp import AiohttpTransport
+async def test_aiohttp_backend_is_an_aiohttp_session():
+    import aiohttp
 
     t = make(kind="aiohttp")
     client = t.async_client()
-    assert isinstance(client._transport, AiohttpTransport)
+    assert isinstance(client.session, aiohttp.ClientSession) and not client.is_closed
     await t.aclose()
+    assert client.is_closed
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

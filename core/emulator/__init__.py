@@ -60,7 +60,8 @@ class Emulator:
 
     @property
     def host(self) -> str:
-        return f"http://{self.options.host}:{self.port}"
+        scheme = "https" if self.options.ssl_context is not None else "http"
+        return f"{scheme}://{self.options.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -121,7 +122,12 @@ class Emulator:
         runner = web.AppRunner(self._app.app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(
-            runner, self.options.host, self.options.port, backlog=4096, reuse_address=True
+            runner,
+            self.options.host,
+            self.options.port,
+            backlog=4096,
+            reuse_address=True,
+            ssl_context=self.options.ssl_context,
         )
         await site.start()
         server = site._server

@@ -102,6 +102,8 @@ class EmulatorOptions:
     # Refuse media a model cannot take (images to text-only models, audio/video to non-Gemini,
     # more images than the family allows) and bodies over 10 MB, like the real endpoints.
     check_modalities: bool = True
+    # Serve HTTPS with this ssl.SSLContext (tests of TLS verification and CONNECT proxies).
+    ssl_context: Any = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 
 from core.errors import (
+    CertificateVerificationError,
     ConnectionError,
     DatabricksError,
     StreamInterruptedError,
@@ -22,7 +23,21 @@ CONNECT = "connect"  # could not open a connection (refused, DNS, reset while co
 CONNECT_TIMEOUT = "connect_timeout"  # connecting, or waiting for a pooled connection, timed out
 DROPPED = "dropped"  # the connection broke after it was open (reset, peer closed, bad framing)
 TIMEOUT = "timeout"  # reading or writing timed out: the server is slow, not gone
+TLS = "tls"  # the server's certificate could not be verified: retrying will not help
+PROXY = "proxy"  # the proxy refused the tunnel (e.g. 407: wrong or missing proxy credentials)
 OTHER = "other"
+
+TLS_HINT = (
+    "the client does not trust the certificate authority that signed this certificate (a "
+    "private CA, or a corporate proxy that re-signs TLS). Point the client at the right CA "
+    "bundle: verify='/path/to/ca-bundle.pem' (or an ssl.SSLContext) on ChatDatabricks, "
+    "Databricks or ClientSettings, or set SSL_CERT_FILE=/path/to/ca-bundle.pem "
+    "(REQUESTS_CA_BUNDLE works too)"
+)
+PROXY_HINT = (
+    "check the proxy URL and its credentials: proxy='http://user:password@host:port' or "
+    "HTTPS_PROXY; NO_PROXY lists hosts to reach without it"
+)
 
 _RETRYABLE = frozenset({CONNECT, CONNECT_TIMEOUT, DROPPED})
 
@@ -42,6 +57,14 @@ class Failure:
         return self.kind in _RETRYABLE
 
     def error(self, url: str) -> DatabricksError:
+        if self.kind == TLS:
+            return CertificateVerificationError(
+                f"could not verify the TLS certificate of {url}: {self.detail}", hint=TLS_HINT
+            )
+        if self.kind == PROXY:
+            return ConnectionError(
+                f"the proxy would not connect us to {url}: {self.detail}", hint=PROXY_HINT
+            )
         if self.kind in (TIMEOUT, CONNECT_TIMEOUT):
             return TimeoutError(f"request to {url} timed out ({self.name})")
         if self.kind in (CONNECT, DROPPED):

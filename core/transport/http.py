@@ -5,16 +5,19 @@
   over a backend's steps (:mod:`core.transport.httpx_io`).
 * The sync ``httpx.Client`` is created on first use and reused (connection pool). Async
   clients are per event loop (:mod:`core.transport.loops`).
-* The async backend is pluggable: ``"aiohttp"`` (``httpx_aiohttp.AiohttpTransport``),
-  ``"httpx"`` (httpx's own pool) or ``"auto"`` = aiohttp when importable. ``bench/`` measured
-  the aiohttp path 4-5x cheaper in client CPU per call. respx mocks httpx's own transport only:
-  unit tests that use respx on the async path pass ``transport="httpx"``.
+* The async backend is pluggable: ``"aiohttp"`` (aiohttp directly,
+  :mod:`core.transport.aiohttp_io`), ``"httpx"`` (``httpx.AsyncClient``) or ``"auto"`` =
+  aiohttp when installed. respx mocks httpx's own transport only: unit tests that use respx on
+  the async path pass ``transport="httpx"``.
+* Proxies and TLS (``proxy=``, ``verify=``, the environment) are decided once in
+  :mod:`core.transport.network`, for both paths.
 * Credentials only go where :mod:`core.transport.origins` allows: origins registered with
   :meth:`HttpTransport.allow_url`, and never across a redirect to another origin.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import random
 import threading
@@ -30,13 +33,15 @@ from core.transport import origins
 from core.transport.drive import arun, arun_stream, run, run_stream
 from core.transport.flow import Flow
 from core.transport.httpx_io import HttpxAsync, HttpxSync
+from core.transport.network import Network, redact_url
 from core.transport.response import JsonBody, Response, json_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.transport.gate import Gate
     from core.transport.loops import LoopClients
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+MAX_CONNECTIONS = 100
+_LIMITS = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=20)
 
 
 def user_agent(adapter: str | None = None) -> str:
@@ -49,11 +54,7 @@ def user_agent(adapter: str | None = None) -> str:
 
 
 def aiohttp_available() -> bool:
-    try:
-        import httpx_aiohttp  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("aiohttp") is not None
 
 
 class HttpTransport:
@@ -67,7 +68,12 @@ class HttpTransport:
         adapter: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         gate: Gate | None = None,
+        proxy: str | None = None,
+        verify: Any = True,
     ) -> None:
+        # proxy: an explicit proxy URL (else HTTPS_PROXY/HTTP_PROXY/NO_PROXY); verify: True,
+        # False, a CA bundle path or an ssl.SSLContext. Checked here, before any request.
+        self.network = Network(proxy, verify)
         self.auth = auth
         if auth is not None:
             auth.bind(self)
@@ -80,7 +86,8 @@ class HttpTransport:
             raise ValueError(f"unknown transport {kind!r}")
         self.kind = kind
         self.user_agent = user_agent(adapter)
-        self._base_headers = {"User-Agent": self.user_agent, **(extra_headers or {})}
+        self.base_headers = {"User-Agent": self.user_agent, **(extra_headers or {})}
+        self.max_connections = MAX_CONNECTIONS
         self._auth_origins: set[origins.Origin] = set()
         # Headers that carry credentials: never sent to an origin not in _auth_origins.
         self.credential_headers: set[str] = {"authorization"}
@@ -138,7 +145,10 @@ class HttpTransport:
                 client = self._sync
                 if client is None or client.is_closed:
                     client = httpx.Client(
-                        timeout=self._timeout(), headers=self._base_headers, limits=_LIMITS
+                        timeout=self._timeout(),
+                        headers=self.base_headers,
+                        limits=_LIMITS,
+                        **self.network.httpx_options(),
                     )
                     self._sync = client
         return client
@@ -152,17 +162,16 @@ class HttpTransport:
                     self._loops = LoopClients(self._new_async_client, self._lock)
         return self._loops
 
-    def _new_async_client(self) -> httpx.AsyncClient:
-        transport: httpx.AsyncBaseTransport | None = None
+    def _new_async_client(self) -> Any:
         if self.async_backend == "aiohttp":
-            from httpx_aiohttp import AiohttpTransport
+            from core.transport.aiohttp_io import AiohttpClient
 
-            transport = AiohttpTransport(limits=_LIMITS)
+            return AiohttpClient(self)
         return httpx.AsyncClient(
             timeout=self._timeout(),
-            headers=self._base_headers,
+            headers=self.base_headers,
             limits=_LIMITS,
-            transport=transport,
+            **self.network.httpx_options(),
         )
 
     def async_client(self) -> Any:
@@ -177,7 +186,13 @@ class HttpTransport:
     def _aio(self) -> Any:
         io = self._async_io
         if io is None:
-            io = self._async_io = HttpxAsync(self)
+            if self.async_backend == "aiohttp":
+                from core.transport.aiohttp_io import AiohttpAsync
+
+                io = AiohttpAsync(self)
+            else:
+                io = HttpxAsync(self)
+            self._async_io = io
         return io
 
     def close(self) -> None:
@@ -244,7 +259,10 @@ class HttpTransport:
         return arun_stream(flow, io.ops, io.close)
 
     def __repr__(self) -> str:
-        return f"<HttpTransport async={self.async_backend} retries={self.max_retries}>"
+        proxy = redact_url(self.network.proxy) if self.network.proxy else "environment"
+        return (
+            f"<HttpTransport async={self.async_backend} retries={self.max_retries} proxy={proxy}>"
+        )
 
 
 def _sse_headers(headers: Mapping[str, str] | None) -> dict[str, str]:

@@ -9,25 +9,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from core.transport.httpx_failures import httpx_failure
+from core.transport.steps import AsyncSteps, SyncSteps
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.transport.failures import Failure
     from core.transport.flow import Hop
-    from core.transport.http import HttpTransport
 
 
-class HttpxSync:
-    __slots__ = ("t", "ops")
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self.t = transport
-        self.ops = (self.auth, self.acquire, self.open, self.read, self.chunk, self.sleep)
-
-    def auth(self, _: None) -> str:
-        return self.t.auth.header()
-
-    def acquire(self, _: None) -> None:
-        self.t.gate.acquire()  # type: ignore[union-attr]
+class HttpxSync(SyncSteps):
+    __slots__ = ()
 
     def open(self, hop: Hop) -> tuple[int, httpx.Headers, list[Any]] | Failure:
         client = self.t.sync_client()
@@ -65,22 +55,9 @@ class HttpxSync:
     def close(self, handle: list[Any]) -> None:
         handle[0].close()
 
-    def sleep(self, seconds: float) -> None:
-        self.t.sleep(seconds)
 
-
-class HttpxAsync:
-    __slots__ = ("t", "ops")
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self.t = transport
-        self.ops = (self.auth, self.acquire, self.open, self.read, self.chunk, self.sleep)
-
-    async def auth(self, _: None) -> str:
-        return await self.t.auth.aheader()
-
-    async def acquire(self, _: None) -> None:
-        await self.t.gate.aacquire()  # type: ignore[union-attr]
+class HttpxAsync(AsyncSteps):
+    __slots__ = ()
 
     async def open(self, hop: Hop) -> tuple[int, httpx.Headers, list[Any]] | Failure:
         client = self.t.async_client()
@@ -119,6 +96,3 @@ class HttpxAsync:
 
     async def close(self, handle: list[Any]) -> None:
         await handle[0].aclose()
-
-    async def sleep(self, seconds: float) -> None:
-        await self.t.asleep(seconds)

@@ -100,11 +100,9 @@ def abandon(client: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
     Its sockets are closed directly (a dead loop's transports cannot close themselves), and an
     aiohttp session is marked closed, so nothing leaks and nothing warns at garbage collection.
     """
-    forget = getattr(client, "forget", None)
+    forget = getattr(client, "forget", None)  # an aiohttp session: mark it closed
     if forget is not None:
         forget()
-    else:
-        _forget_aiohttp_under_httpx(client)
     transports = getattr(loop, "_transports", None) if loop is not None else None
     if transports is None:
         return
@@ -137,17 +135,3 @@ def close_from_outside(loop: asyncio.AbstractEventLoop, client: AsyncClient) -> 
             loop.run_until_complete(client.aclose())
     except Exception:  # pragma: no cover - best effort
         abandon(client, loop if loop.is_closed() else None)
-
-
-def _forget_aiohttp_under_httpx(client: Any) -> None:
-    """An ``httpx.AsyncClient`` over httpx-aiohttp: mark its aiohttp connector closed."""
-    session = getattr(getattr(client, "_transport", None), "client", None)
-    connector = getattr(session, "_connector", None)
-    if connector is None:
-        return
-    try:
-        connector._close()  # on a dead loop: just marks it closed
-        connector._conns.clear()
-        session._connector = None  # type: ignore[union-attr]
-    except Exception:  # pragma: no cover - best effort on a dead loop
-        pass
