@@ -153,6 +153,14 @@ LC_FIELDS: dict[
     "stop": (lambda e: {"stop": ["zz"]}, lc_invoke, lambda s: s.body["stop"] == ["zz"]),
     "n": (lambda e: {"n": 1}, lc_invoke, lambda s: s.body["n"] == 1),
     "timeout": (lambda e: {"timeout": 7.0}, lc_invoke, lambda s: s.client.settings.timeout == 7.0),
+    # the emulator answers absolute-form (proxied) requests itself; tests/test_network.py runs
+    # a real CONNECT proxy and TLS
+    "proxy": (
+        lambda e: {"proxy": e.host},
+        lc_invoke,
+        lambda s: s.client.http.network.proxy == s.client.settings.proxy.get_secret_value(),
+    ),
+    "verify": (lambda e: {"verify": False}, lc_invoke, lambda s: s.client.settings.verify is False),
     "max_retries": (
         lambda e: {"max_retries": 5},
         lc_invoke,
@@ -398,6 +406,12 @@ LI_ARGS: dict[
     "max_tokens": (lambda e: {"max_tokens": 33}, li_chat, lambda s: s.body["max_tokens"] == 33),
     "stop": (lambda e: {"stop": "zz"}, li_chat, lambda s: s.body["stop"] == ["zz"]),
     "timeout": (lambda e: {"timeout": 7.0}, li_chat, lambda s: s.client.settings.timeout == 7.0),
+    "proxy": (
+        lambda e: {"proxy": e.host},
+        li_chat,
+        lambda s: s.client.http.network.proxy == s.client.settings.proxy.get_secret_value(),
+    ),
+    "verify": (lambda e: {"verify": False}, li_chat, lambda s: s.client.settings.verify is False),
     "max_retries": (
         lambda e: {"max_retries": 5},
         li_chat,
