@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr, ValidationError
 
+from core.accumulator import deltas_from_response
 from core.auth import AuthProvider, normalize_host, resolve_auth
 from core.endpoints import Route, apps_api_url, resolve_route
 from core.errors import (
@@ -25,29 +26,11 @@ from core.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    ResponseParseError,
     StreamInterruptedError,
 )
 from core.settings import ClientSettings
 from core.transport import HttpTransport, JsonBody
-from core.types import (
-    ChatResponse,
-    Delta,
-    FinishDelta,
-    GenerationParams,
-    MediaPart,
-    Message,
-    MetaDelta,
-    ReasoningDelta,
-    ReasoningPart,
-    ServerToolDelta,
-    ServerToolPart,
-    TextDelta,
-    TextPart,
-    ToolCallDelta,
-    ToolCallPart,
-    UsageDelta,
-)
+from core.types import ChatResponse, Delta, GenerationParams, Message
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.codecs.base import Codec
@@ -442,59 +425,5 @@ def _parse_json_body(codec: Codec, body: Any) -> ChatResponse:
 
         code, message, details = parse_error_body(json.dumps(body))
         raise APIError(message or "error", error_code=code, details=details)
-    try:
-        result: ChatResponse = codec.parse_response(body)
-    except ResponseParseError:
-        raise
+    result: ChatResponse = codec.parse_response(body)
     return result
-
-
-def deltas_from_response(response: ChatResponse) -> list[Delta]:
-    """The deltas that fold back into ``response`` (used when a stream got a JSON body)."""
-    out: list[Delta] = []
-    if response.id or response.model or response.extras:
-        out.append(MetaDelta(id=response.id, model=response.model, extras=response.extras or None))
-    tool_index = 0
-    for part in response.parts:
-        if isinstance(part, TextPart):
-            out.append(TextDelta(text=part.text, extras=part.extras))
-        elif isinstance(part, ReasoningPart):
-            if part.redacted is not None:  # a redacted part is a part of its own: one delta
-                out.append(
-                    ReasoningDelta(
-                        text=part.text,
-                        signature=part.signature,
-                        redacted=part.redacted,
-                        block=part.block,
-                        extras=part.extras,
-                    )
-                )
-                continue
-            out.append(ReasoningDelta(text=part.text, block=part.block, extras=part.extras))
-            if part.signature is not None:
-                out.append(
-                    ReasoningDelta(
-                        signature=part.signature, redacted=part.redacted, block=part.block
-                    )
-                )
-        elif isinstance(part, ToolCallPart):
-            out.append(
-                ToolCallDelta(
-                    index=tool_index,
-                    id=part.id,
-                    name=part.name,
-                    arguments=part.arguments,
-                    kind=part.kind,
-                    extras=part.extras,
-                )
-            )
-            tool_index += 1
-        elif isinstance(part, ServerToolPart):
-            out.append(ServerToolDelta(item=part.item))
-        elif isinstance(part, MediaPart):  # pragma: no cover - models do not answer with media
-            continue
-    if response.usage is not None:
-        out.append(UsageDelta(usage=response.usage))
-    if response.finish_reason is not None:
-        out.append(FinishDelta(reason=response.finish_reason))
-    return out

@@ -6,7 +6,8 @@ for user-facing configuration, not for these.
 
 A message is a role plus ordered parts. A response is parts + usage + finish reason + model +
 whatever else the server sent (kept in ``extras``, never dropped). A stream is a sequence of
-small deltas; :class:`core.accumulator.StreamAccumulator` folds them back into a response.
+small deltas; :class:`core.accumulator.StreamAccumulator` folds them back into a response and
+stamps each delta with the index of the part it belongs to (``delta.part``).
 """
 
 from __future__ import annotations
@@ -213,6 +214,9 @@ class ChatResponse:
 class TextDelta:
     text: str
     extras: dict[str, Any] | None = None  # e.g. a thoughtSignature arriving on a text block
+    # Index of this delta's part in the folded response's parts, stamped by
+    # core.accumulator.StreamAccumulator.add (the one place that decides part boundaries).
+    part: int | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -230,6 +234,9 @@ class ReasoningDelta:
     # Wire fields of the reasoning item that must go back unchanged (Responses item ``id``...);
     # the accumulator merges them into the part's ``extras`` (dict.update).
     extras: dict[str, Any] | None = None
+    # Index of this delta's part in the folded response's parts, stamped by
+    # core.accumulator.StreamAccumulator.add (the one place that decides part boundaries).
+    part: int | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -241,11 +248,17 @@ class ToolCallDelta:
     kind: str = "function"
     # Wire fields of the call item (Responses item ``id``); merged into ToolCallPart.extras.
     extras: dict[str, Any] | None = None
+    # Index of this delta's part in the folded response's parts, stamped by
+    # core.accumulator.StreamAccumulator.add (the one place that decides part boundaries).
+    part: int | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
 class ServerToolDelta:
     item: dict[str, Any]
+    # Index of this delta's part in the folded response's parts, stamped by
+    # core.accumulator.StreamAccumulator.add (the one place that decides part boundaries).
+    part: int | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -30,10 +30,10 @@ from core.params import (
 )
 from langchain_plugin.convert import (
     PROVIDER,
-    StreamConverter,
     messages_to_neutral,
     response_to_message,
 )
+from langchain_plugin.stream import StreamConverter
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.client import DatabricksChatClient

@@ -32,30 +32,23 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
-from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
+from langchain_core.messages.tool import invalid_tool_call, tool_call
 
 from core.errors import InvalidRequestError
 from core.params import replay_arguments
 from core.types import (
     ChatResponse,
-    Delta,
-    FinishDelta,
     MediaPart,
     Message,
-    MetaDelta,
     Part,
     ReasoningDelta,
     ReasoningPart,
     Role,
-    ServerToolDelta,
     ServerToolPart,
-    TextDelta,
     TextPart,
-    ToolCallDelta,
     ToolCallPart,
     ToolResultPart,
     Usage,
-    UsageDelta,
 )
 
 PROVIDER = "databricks"
@@ -309,7 +302,7 @@ def ai_message_to_neutral(msg: AIMessage) -> Message:
     else:
         for n, block in enumerate(content):
             if isinstance(block, str):
-                if n == 0 and text_extras:  # the leading streamed string (see StreamConverter)
+                if n == 0 and text_extras:  # the leading streamed string (see langchain_plugin.stream)
                     parts.append(TextPart(block, extras=dict(text_extras)))
                 elif block:
                     parts.append(TextPart(block))
@@ -533,7 +526,7 @@ def parse_tool_call(part: ToolCallPart) -> tuple[dict[str, Any] | None, str | No
     return args, None
 
 
-def _raw_tool_call(part: ToolCallPart) -> dict[str, Any]:
+def raw_tool_call(part: ToolCallPart) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "id": part.id,
         "type": part.kind,
@@ -544,7 +537,7 @@ def _raw_tool_call(part: ToolCallPart) -> dict[str, Any]:
     return raw
 
 
-def _split_raw_calls(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def split_raw_calls(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Plain OpenAI-style tool-call dicts, plus what only a replay needs (kind, wire extras)
     keyed by call id, so ``additional_kwargs["tool_calls"]`` stays what other code expects."""
     plain: list[dict[str, Any]] = []
@@ -578,7 +571,7 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
             content_blocks.append(reasoning_block(part, item=part.extras))
             plain = False
         elif isinstance(part, ToolCallPart):
-            raw_calls.append(_raw_tool_call(part))
+            raw_calls.append(raw_tool_call(part))
             args, error = parse_tool_call(part)
             if args is not None:
                 tool_calls.append(tool_call(name=part.name, args=args, id=part.id))
@@ -599,7 +592,7 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
         content = cast("list[str | dict[Any, Any]]", content_blocks)
     additional_kwargs: dict[str, Any] = {}
     if raw_calls:
-        plain_calls, call_extras = _split_raw_calls(raw_calls)
+        plain_calls, call_extras = split_raw_calls(raw_calls)
         additional_kwargs["tool_calls"] = plain_calls
         if call_extras:
             additional_kwargs[TOOL_CALL_EXTRAS_KEY] = call_extras
@@ -638,272 +631,3 @@ def response_metadata(resp: ChatResponse, *, model: str | None) -> dict[str, Any
         if custom is not None:
             meta["custom_outputs"] = custom
     return meta
-
-
-# --- streaming ---------------------------------------------------------------------------------
-class StreamConverter:
-    """Turn neutral deltas into AIMessageChunks whose sum converts back to exactly the parts
-    :class:`core.accumulator.StreamAccumulator` folds from the same deltas.
-
-    The first text part streams as plain string content (what most callers print) as long as
-    nothing list-shaped came before it; reasoning, text carrying wire fields, later text parts
-    and server tool items are list blocks with an ``index`` so LangChain's chunk merging folds
-    the pieces of one part into one block. Part boundaries and reasoning block numbers follow
-    the accumulator (a signature closes a reasoning part, a redacted piece is a part of its
-    own, adjacent reasoning parts share a block). Tool-call chunks get indexes from the same
-    counter as content blocks. Usage, finish reason, model name, raw tool calls and late wire
-    fields of the string text are held back and sent once, on the last chunk.
-    """
-
-    __slots__ = (
-        "_index",
-        "_item_sent",
-        "_last_block",
-        "_last_kind",
-        "_list_mode",
-        "_next_block",
-        "_open_text",
-        "_r_block",
-        "_r_index",
-        "_raw_calls",
-        "_shared",
-        "_held_text_extras",
-        "_string_text",
-        "_text_index",
-        "_tool_index",
-        "finish_reason",
-        "id",
-        "meta_extras",
-        "model",
-        "usage",
-    )
-
-    def __init__(self, model: str | None = None, *, shared_index: bool = False) -> None:
-        self._index = -1  # last LangChain block index handed out
-        # Tool-call chunks take their index from the content-block counter (one per wire
-        # index, in wire order): LangChain keys content blocks and tool-call chunks in one
-        # index space (v1 output, the stream_events v3 bridge), so the wire's own index would
-        # collide with a reasoning block's. shared_index (output_version="v1") also streams
-        # text as indexed blocks from the start.
-        self._shared = shared_index
-        self._tool_index: dict[int, int] = {}
-        self._list_mode = shared_index
-        self._last_kind: str | None = None  # kind of the last neutral part started
-        self._last_block: int | None = None
-        self._next_block = 0
-        self._open_text = False
-        self._text_index: int | None = None
-        self._string_text: bool | None = None  # None: no string-mode text part yet
-        self._held_text_extras: dict[str, Any] = {}
-        self._r_index: int | None = None  # the open reasoning part's block index
-        self._r_block: int | None = None
-        self._item_sent: dict[str, Any] = {}
-        self._raw_calls: dict[int, dict[str, Any]] = {}
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.model = model
-        self.id: str | None = None
-        self.meta_extras: dict[str, Any] = {}
-
-    def _new_index(self) -> int:
-        self._index += 1
-        self._item_sent = {}
-        return self._index
-
-    def _new_extras(self, extras: dict[str, Any] | None) -> dict[str, Any] | None:
-        # LangChain concatenates repeated string values when merging: send each key once.
-        if not extras:
-            return None
-        new = {k: v for k, v in extras.items() if k not in self._item_sent}
-        if new:
-            self._item_sent.update(new)
-        return new or None
-
-    def feed(self, delta: Delta) -> AIMessageChunk | None:
-        t = type(delta)
-        if t is TextDelta:
-            return self._text(cast(TextDelta, delta))
-        if t is ReasoningDelta:
-            return self._reasoning(cast(ReasoningDelta, delta))
-        if t is ToolCallDelta:
-            return self._tool(cast(ToolCallDelta, delta))
-        if t is UsageDelta:
-            self.usage = cast(UsageDelta, delta).usage
-        elif t is FinishDelta:
-            self.finish_reason = cast(FinishDelta, delta).reason
-        elif t is MetaDelta:
-            meta = cast(MetaDelta, delta)
-            if meta.id:
-                self.id = meta.id
-            if meta.model:
-                self.model = meta.model
-            if meta.extras:
-                self.meta_extras.update(meta.extras)
-        elif t is ServerToolDelta:
-            self._list_mode = True
-            self._open_text = False
-            self._r_index = None
-            self._last_kind = "server"
-            block = server_tool_block(cast(ServerToolDelta, delta).item)
-            block["index"] = self._new_index()
-            return AIMessageChunk(content=[block], id=self.id)
-        return None
-
-    def _text(self, delta: TextDelta) -> AIMessageChunk | None:
-        if not self._open_text:
-            if not delta.text and not delta.extras:
-                return None
-            self._open_text = True
-            self._text_index = None
-            self._r_index = None
-            self._last_kind = "text"
-            if self._string_text is not None:
-                # Only the first text part streams as a string; a later one (after a tool
-                # call) is its own block, as it is its own part.
-                self._list_mode = True
-        if not self._list_mode:
-            if not delta.extras:
-                if not delta.text:
-                    return None
-                self._string_text = True
-                return AIMessageChunk(content=delta.text, id=self.id)
-            if self._string_text:
-                # Wire fields for a part already streamed as a string: sent on the last chunk
-                # (additional_kwargs["text_extras"]), where they attach to that string.
-                self._held_text_extras.update(delta.extras)
-                if not delta.text:
-                    return None
-                return AIMessageChunk(content=delta.text, id=self.id)
-        self._list_mode = True
-        if self._text_index is None:
-            self._text_index = self._new_index()
-        block: dict[str, Any] = {"type": "text", "text": delta.text, "index": self._text_index}
-        extras = self._new_extras(delta.extras)
-        if extras:
-            block["extras"] = extras
-        return AIMessageChunk(content=[block], id=self.id)
-
-    def _tool(self, delta: ToolCallDelta) -> AIMessageChunk:
-        raw = self._raw_calls.get(delta.index)
-        if raw is None:
-            raw = self._raw_calls[delta.index] = {
-                "id": delta.id or "",
-                "type": delta.kind,
-                "function": {"name": delta.name or "", "arguments": ""},
-            }
-            self._open_text = False
-            self._r_index = None
-            self._last_kind = "tool"
-        else:
-            if delta.id and not raw["id"]:
-                raw["id"] = delta.id
-            if delta.name and not raw["function"]["name"]:
-                raw["function"]["name"] = delta.name
-        raw["function"]["arguments"] += delta.arguments
-        if delta.extras:
-            raw.setdefault("extras", {}).update(delta.extras)
-        index = self._tool_index.get(delta.index)
-        args = delta.arguments
-        if raw["type"] == "custom":
-            # Stream free text as the JSON object parse_tool_call gives ({"__arg1": text}):
-            # escaping works piece by piece; last_chunk() closes the string and the object.
-            args = json.dumps(args, ensure_ascii=False)[1:-1]
-            if index is None:
-                args = '{"' + CUSTOM_ARG + '": "' + args
-        if index is None:
-            index = self._tool_index[delta.index] = self._new_index()
-        return AIMessageChunk(
-            content="",
-            tool_call_chunks=[tool_call_chunk(name=delta.name, args=args, id=delta.id, index=index)],
-            id=self.id,
-        )
-
-    def _start_reasoning(self, block: int | None) -> tuple[int, int]:
-        if block is None:
-            if self._last_kind == "reasoning" and self._last_block is not None:
-                block = self._last_block
-            else:
-                block = self._next_block
-                self._next_block += 1
-        elif block >= self._next_block:
-            self._next_block = block + 1
-        self._open_text = False
-        self._last_kind = "reasoning"
-        self._last_block = block
-        return self._new_index(), block
-
-    def _reasoning(self, delta: ReasoningDelta) -> AIMessageChunk | None:
-        self._list_mode = True
-        index = self._r_index
-        if index is not None and delta.block is not None and delta.block != self._r_block:
-            index = None
-        started: int | None = None
-        if delta.redacted is not None:
-            index, started = self._start_reasoning(delta.block)
-            self._r_index = None
-        else:
-            if delta.text and index is None:
-                index, started = self._start_reasoning(delta.block)
-                self._r_index, self._r_block = index, started
-            if delta.signature is not None:
-                if index is None:
-                    index, started = self._start_reasoning(delta.block)
-                self._r_index = None  # a signature closes the item
-            elif index is None:
-                if not delta.extras:
-                    return None
-                index, started = self._start_reasoning(delta.block)
-                self._r_index, self._r_block = index, started
-        block: dict[str, Any] = {"type": "reasoning", "reasoning": delta.text, "index": index}
-        extras: dict[str, Any] = {}
-        if delta.signature is not None:
-            extras["signature"] = delta.signature
-        if delta.redacted is not None:
-            extras["redacted"] = delta.redacted
-        if started is not None:
-            extras["block"] = started  # ints are summed by LangChain's merge: send once
-        item = self._new_extras(delta.extras)
-        if item:
-            extras["item"] = item
-        if extras:
-            block["extras"] = extras
-        return AIMessageChunk(content=[block], id=self.id)
-
-    def last_chunk(self, *, include_usage: bool = True) -> AIMessageChunk:
-        meta: dict[str, Any] = {
-            "model_name": self.model or "",
-            "model_provider": PROVIDER,
-            "finish_reason": self.finish_reason,
-        }
-        if self.id is not None:
-            meta["id"] = self.id
-        custom = self.meta_extras.get("custom_outputs")
-        if custom is not None:
-            meta["custom_outputs"] = custom
-        additional: dict[str, Any] = {}
-        if self._held_text_extras:
-            additional[TEXT_EXTRAS_KEY] = dict(self._held_text_extras)
-        if self._raw_calls:
-            # Not under "tool_calls": LangChain would re-parse that key into tool-call chunks.
-            plain_calls, call_extras = _split_raw_calls(
-                [self._raw_calls[i] for i in sorted(self._raw_calls)]
-            )
-            additional[RAW_TOOL_CALLS_KEY] = plain_calls
-            if call_extras:
-                additional[TOOL_CALL_EXTRAS_KEY] = call_extras
-        closing = [
-            tool_call_chunk(name=None, args='"}', id=None, index=self._tool_index[i])
-            for i, raw in self._raw_calls.items()
-            if raw["type"] == "custom"
-        ]
-        return AIMessageChunk(
-            content="",
-            tool_call_chunks=closing,
-            additional_kwargs=additional,
-            response_metadata=meta,
-            usage_metadata=(
-                usage_to_metadata(self.usage) if include_usage and self.usage is not None else None
-            ),
-            id=self.id,
-            chunk_position="last",
-        )

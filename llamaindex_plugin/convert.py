@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
+    ChatResponse,
+    CompletionResponse,
     DocumentBlock,
     ImageBlock,
     MessageRole,
@@ -477,3 +479,22 @@ def response_kwargs(response: NeutralResponse) -> dict[str, Any]:
     if custom_outputs is not None:
         kwargs["custom_outputs"] = custom_outputs
     return kwargs
+
+
+def chat_response(response: NeutralResponse, delta: str | None = None) -> ChatResponse:
+    return ChatResponse(
+        message=parts_to_message(response.parts),
+        raw=raw_of(response),
+        delta=delta,
+        additional_kwargs=response_kwargs(response),
+    )
+
+
+def completion_response(response: NeutralResponse, delta: str | None = None) -> CompletionResponse:
+    kwargs = response_kwargs(response)
+    thinking = "".join(p.text for p in response.reasoning)
+    if thinking:
+        kwargs["thinking"] = thinking
+    return CompletionResponse(
+        text=response.text, raw=raw_of(response), delta=delta, additional_kwargs=kwargs
+    )

@@ -26,7 +26,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
-    TextBlock,
     ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
@@ -49,25 +48,17 @@ from core.params import (
     tool_choice_from,
 )
 from core.types import (
-    ChatResponse as NeutralResponse,
-)
-from core.types import (
-    Delta,
     Message,
-    ReasoningDelta,
-    ServerToolDelta,
-    TextDelta,
     TextPart,
     Tool,
-    ToolCallDelta,
 )
 from llamaindex_plugin.convert import (
+    chat_response,
+    completion_response,
     messages_to_neutral,
-    parts_to_message,
-    raw_of,
-    response_kwargs,
     tools_to_neutral,
 )
+from llamaindex_plugin.stream import StreamFolder
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_index.core.prompts import BasePromptTemplate
@@ -105,98 +96,6 @@ def _parse_structured(output_cls: type[Model], text: str | None) -> Model:
     if match:
         text = match.group(1)
     return output_cls.model_validate_json(text)
-
-
-class _StreamFolder:
-    """Folds neutral deltas with core's accumulator; builds cumulative LlamaIndex responses.
-
-    Text deltas that extend the current text part take a fast path (the previous chunk's blocks
-    plus a longer last ``TextBlock``) instead of re-reading the whole accumulated response; any
-    other delta rebuilds the message from ``StreamAccumulator.response()``. Earlier chunks are
-    never mutated.
-    """
-
-    __slots__ = ("acc", "completion", "_blocks", "_kwargs", "_text", "_text_tail")
-
-    def __init__(self, completion: bool = False) -> None:
-        from core.accumulator import StreamAccumulator
-
-        self.acc = StreamAccumulator()
-        self.completion = completion
-        self._blocks: list[Any] = []
-        self._kwargs: dict[str, Any] = {}
-        self._text = ""
-        self._text_tail = False  # the accumulated parts end with a text part
-
-    def feed(self, delta: Delta) -> Any:
-        self.acc.add(delta)
-        if isinstance(delta, TextDelta):
-            if self.completion:
-                self._text += delta.text
-                return CompletionResponse(text=self._text, delta=delta.text)
-            if self._text_tail and delta.extras is None:
-                last = self._blocks[-1]
-                self._blocks = [*self._blocks[:-1], TextBlock(text=last.text + delta.text)]
-                message = ChatMessage(
-                    role=MessageRole.ASSISTANT,
-                    blocks=self._blocks,
-                    additional_kwargs=dict(self._kwargs),
-                )
-                return ChatResponse(message=message, delta=delta.text)
-            return self._rebuild(delta.text, None)
-        if isinstance(delta, ReasoningDelta):
-            if self.completion:
-                return (
-                    CompletionResponse(
-                        text=self._text, delta="", additional_kwargs={"thinking_delta": delta.text}
-                    )
-                    if delta.text
-                    else None
-                )
-            return self._rebuild("", delta.text or None)
-        if isinstance(delta, (ToolCallDelta, ServerToolDelta)):
-            if self.completion:
-                return None
-            return self._rebuild("", None)
-        return None  # usage / finish / meta: carried by the final chunk
-
-    def _rebuild(self, text: str, thinking: str | None) -> ChatResponse:
-        parts = self.acc.response().parts
-        message = parts_to_message(parts)
-        self._blocks = list(message.blocks)
-        self._kwargs = message.additional_kwargs
-        self._text_tail = (
-            bool(parts)
-            and isinstance(parts[-1], TextPart)
-            and isinstance(self._blocks[-1] if self._blocks else None, TextBlock)
-        )
-        extra = {"thinking_delta": thinking} if thinking else {}
-        return ChatResponse(message=message, delta=text, additional_kwargs=extra)
-
-    def final(self) -> Any:
-        response = self.acc.response()
-        if self.completion:
-            return _completion_response(response, delta="")
-        return _chat_response(response, delta="")
-
-
-def _chat_response(response: NeutralResponse, delta: str | None = None) -> ChatResponse:
-    return ChatResponse(
-        message=parts_to_message(response.parts),
-        raw=raw_of(response),
-        delta=delta,
-        additional_kwargs=response_kwargs(response),
-    )
-
-
-def _completion_response(response: NeutralResponse, delta: str | None = None) -> CompletionResponse:
-    kwargs = response_kwargs(response)
-    thinking = "".join(p.text for p in response.reasoning)
-    if thinking:
-        kwargs["thinking"] = thinking
-    return CompletionResponse(
-        text=response.text, raw=raw_of(response), delta=delta, additional_kwargs=kwargs
-    )
 
 
 class Databricks(FunctionCallingLLM):
@@ -455,7 +354,7 @@ class Databricks(FunctionCallingLLM):
         response = self._client.complete(
             messages_to_neutral(messages), call.params, headers=call.headers
         )
-        return _chat_response(response)
+        return chat_response(response)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
@@ -464,7 +363,7 @@ class Databricks(FunctionCallingLLM):
         client = self._client
 
         def gen() -> ChatResponseGen:
-            folder = _StreamFolder()
+            folder = StreamFolder()
             for delta in client.stream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
@@ -479,7 +378,7 @@ class Databricks(FunctionCallingLLM):
         response = self._client.complete(
             self._prompt_messages(prompt), call.params, headers=call.headers
         )
-        return _completion_response(response)
+        return completion_response(response)
 
     @llm_completion_callback()
     def stream_complete(
@@ -490,7 +389,7 @@ class Databricks(FunctionCallingLLM):
         client = self._client
 
         def gen() -> CompletionResponseGen:
-            folder = _StreamFolder(completion=True)
+            folder = StreamFolder(completion=True)
             for delta in client.stream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
@@ -508,7 +407,7 @@ class Databricks(FunctionCallingLLM):
         response = await self._client.acomplete(
             messages_to_neutral(messages), call.params, headers=call.headers
         )
-        return _chat_response(response)
+        return chat_response(response)
 
     @llm_chat_callback()
     async def astream_chat(
@@ -519,7 +418,7 @@ class Databricks(FunctionCallingLLM):
         client = self._client
 
         async def gen() -> ChatResponseAsyncGen:
-            folder = _StreamFolder()
+            folder = StreamFolder()
             async for delta in client.astream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:
@@ -536,7 +435,7 @@ class Databricks(FunctionCallingLLM):
         response = await self._client.acomplete(
             self._prompt_messages(prompt), call.params, headers=call.headers
         )
-        return _completion_response(response)
+        return completion_response(response)
 
     @llm_completion_callback()
     async def astream_complete(
@@ -547,7 +446,7 @@ class Databricks(FunctionCallingLLM):
         client = self._client
 
         async def gen() -> CompletionResponseAsyncGen:
-            folder = _StreamFolder(completion=True)
+            folder = StreamFolder(completion=True)
             async for delta in client.astream(neutral, call.params, headers=call.headers):
                 chunk = folder.feed(delta)
                 if chunk is not None:

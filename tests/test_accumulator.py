@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.accumulator import StreamAccumulator
 from core.types import (
@@ -144,3 +146,75 @@ def test_response_is_a_snapshot():
 def test_not_a_delta():
     with pytest.raises(TypeError):
         StreamAccumulator().add("text")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# the part layer: every delta is stamped with the index of its part
+# ---------------------------------------------------------------------------------------------
+def test_deltas_are_stamped_with_their_part_and_start():
+    deltas = [
+        MetaDelta(id="r"),
+        TextDelta(""),  # nothing open, nothing in it: no part
+        ReasoningDelta("a"),
+        ReasoningDelta("b"),
+        ReasoningDelta(signature="S"),
+        ReasoningDelta(redacted="ENC"),
+        TextDelta("x"),
+        ToolCallDelta(5, "c", "f", "{"),
+        TextDelta("y"),
+        ToolCallDelta(5, arguments="}"),
+        ServerToolDelta({"type": "mcp_call"}),
+        UsageDelta(Usage(1, 1, 2)),
+    ]
+    acc = StreamAccumulator()
+    started = [acc.add(d) for d in deltas]
+    stamps = [getattr(d, "part", None) for d in deltas]
+    assert stamps == [None, None, 0, 0, 0, 1, 2, 3, 4, 3, 5, None]
+    assert started == [False, False, True, False, False, True, True, True, True, False, True, False]
+    assert [type(p).__name__ for p in acc.response().parts] == [
+        "ReasoningPart", "ReasoningPart", "TextPart", "ToolCallPart", "TextPart", "ServerToolPart"]
+    assert acc.part(3).name == "f"  # the live part, for what a consumer needs at its start
+
+
+def test_stamp_does_not_change_equality():
+    stamped = TextDelta("x")
+    StreamAccumulator().add(stamped)
+    assert stamped.part == 0 and stamped == TextDelta("x")
+
+
+_PIECE = {TextDelta: TextPart, ReasoningDelta: ReasoningPart, ToolCallDelta: ToolCallPart,
+          ServerToolDelta: ServerToolPart}
+_any_delta = st.one_of(
+    st.builds(TextDelta, st.text(max_size=3), st.sampled_from([None, {"k": 1}])),
+    st.builds(ReasoningDelta, st.text(max_size=3), st.sampled_from([None, "S"]),
+              st.sampled_from([None, None, "ENC"]), st.sampled_from([None, 0, 1])),
+    st.builds(ToolCallDelta, st.integers(0, 2), st.sampled_from([None, "c"]),
+              arguments=st.text(max_size=3)),
+    st.builds(ServerToolDelta, st.just({"type": "mcp_call"})),
+    st.builds(FinishDelta, st.just("stop")),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_any_delta, max_size=30))
+def test_stamps_index_the_folded_parts(deltas):
+    """Parts start in order (stamps 0, 1, 2... on the starting deltas), each delta's piece lands
+    in the part its stamp names, and every part's text is exactly its deltas' pieces."""
+    acc = StreamAccumulator()
+    starts = []
+    pieces: dict[int, list[str]] = {}
+    for d in deltas:
+        if acc.add(d):
+            starts.append(d.part)
+        part = getattr(d, "part", None)
+        if part is not None:
+            pieces.setdefault(part, []).append(
+                d.arguments if isinstance(d, ToolCallDelta) else getattr(d, "text", ""))
+    parts = acc.response().parts
+    assert starts == list(range(len(parts)))
+    for d in deltas:
+        if getattr(d, "part", None) is not None:
+            assert type(parts[d.part]) is _PIECE[type(d)]
+    for i, p in enumerate(parts):
+        text = p.arguments if isinstance(p, ToolCallPart) else getattr(p, "text", "")
+        assert text == "".join(pieces.get(i, []))

@@ -14,7 +14,8 @@ import httpx
 import pytest
 import respx
 
-from core.client import MAX_PAYLOAD_BYTES, DatabricksChatClient, deltas_from_response
+from core.accumulator import deltas_from_response
+from core.client import MAX_PAYLOAD_BYTES, DatabricksChatClient
 from core.errors import (
     AuthenticationError,
     ConfigurationError,

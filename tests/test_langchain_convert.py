@@ -38,12 +38,12 @@ from core.types import (
     UsageDelta,
 )
 from langchain_plugin.convert import (
-    StreamConverter,
     ai_message_to_neutral,
     messages_to_neutral,
     response_to_message,
     usage_to_metadata,
 )
+from langchain_plugin.stream import StreamConverter
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 
@@ -618,3 +618,13 @@ def test_streamed_custom_tool_call_sums_to_the_same_tool_call() -> None:
     ]
     (part,) = ai_message_to_neutral(full).parts
     assert (part.kind, part.arguments) == ("custom", "".join(pieces))
+
+
+def test_an_empty_piece_starts_no_block() -> None:
+    """A reasoning piece with nothing in it belongs to no part (core's part layer), so the text
+    part around it stays one plain string (it used to split into a string and a text block)."""
+    chunks, full = _sum([TextDelta("Hel"), ReasoningDelta(""), TextDelta("lo")])
+    assert full.content == "Hello"
+    assert ai_message_to_neutral(full).parts == _accumulated(
+        [TextDelta("Hel"), ReasoningDelta(""), TextDelta("lo")]
+    )

@@ -519,9 +519,9 @@ _delta = st.one_of(
 @given(st.lists(_delta, max_size=25))
 def test_stream_chunks_match_full_fold(deltas) -> None:
     from core.accumulator import StreamAccumulator
-    from llamaindex_plugin.llm import _StreamFolder
+    from llamaindex_plugin.stream import StreamFolder
 
-    folder = _StreamFolder()
+    folder = StreamFolder()
     acc = StreamAccumulator()
     seen: list[tuple[Any, str]] = []
     for d in deltas:

@@ -514,11 +514,9 @@ def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
     else:
         text = "".join(texts)
         if calls and not text.strip():
-            if info.family == "claude":
-                # Claude rejects empty (and whitespace-only) text beside tool_calls: omit the
-                # content key altogether rather than sending "" or " ".
-                pass
-            else:
+            # Claude rejects empty (and whitespace-only) text beside tool_calls: there the
+            # content key is omitted altogether rather than sent as "", " " or null.
+            if info.family != "claude":
                 d["content"] = None
         else:
             d["content"] = text
