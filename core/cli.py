@@ -93,6 +93,8 @@ def _settings_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["proxy"] = args.proxy
     if getattr(args, "ca_bundle", None):
         kw["verify"] = args.ca_bundle
+    if getattr(args, "api", None):
+        kw["api"] = args.api
     return kw
 
 
@@ -457,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int)
     chat.add_argument("--temperature", type=float)
     chat.add_argument("--system", help="a system prompt")
+    chat.add_argument(
+        "--api",
+        choices=["chat", "responses", "open-responses", "gemini"],
+        help="wire format: chat completions (default), the Responses format (Open Responses "
+        "for non-OpenAI models), or Gemini's native API through Unity AI Gateway",
+    )
     chat.add_argument("--tool", action="append", default=[], metavar="JSON|FILE",
                       help="a function tool the model may call (repeatable); calls are shown")  # fmt: skip
     workspace(chat)

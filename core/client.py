@@ -98,6 +98,8 @@ class DatabricksChatClient:
             base_url=base_url,
             use_responses_api=s.use_responses_api,
             registry_api=self.info.api,
+            api=s.api,
+            family=self.info.family,
         )
         if self._route.kind == "app" and not self.auth.is_oauth:
             raise ConfigurationError(
@@ -326,7 +328,7 @@ class DatabricksChatClient:
         codec, content = self._prepare(route, messages, params, stream=True)
         decoder = codec.StreamDecoder()
         events = self.http.stream_events(
-            route.url, content=content, headers=_with(headers, _SSE_HEADERS)
+            route.url_for(True), content=content, headers=_with(headers, _SSE_HEADERS)
         )
         try:
             while True:
@@ -362,7 +364,7 @@ class DatabricksChatClient:
         codec, content = self._prepare(route, messages, params, stream=True)
         decoder = codec.StreamDecoder()
         events = self.http.astream_events(
-            route.url, content=content, headers=_with(headers, _SSE_HEADERS)
+            route.url_for(True), content=content, headers=_with(headers, _SSE_HEADERS)
         )
         try:
             while True:

@@ -8,9 +8,19 @@
 | ``endpoint_kind="gateway-openai"`` | ``{host}/ai-gateway/openai/v1/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``base_url=...`` | ``{base_url}/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``apps/<name>`` | ``{app_url}/responses`` (``app_url`` from ``GET {host}/api/2.0/apps/{name}``) | responses | no |
+| Responses format, non-OpenAI model | ``{host}/serving-endpoints/open-responses`` (``{base_url}/open-responses``) | open-responses | yes |
+| ``api="gemini"`` | ``{host}/ai-gateway/gemini/v1beta/models/{model}:generateContent`` | gemini | no (path) |
 
-``use_responses_api=None`` means auto: on for ``apps/`` and for models whose registry ``api``
-is ``"responses-only"``.
+``use_responses_api=None`` (and ``api=None``) means auto: on for ``apps/`` and for models whose
+registry ``api`` is ``"responses-only"``. ``api="responses"`` is the same as
+``use_responses_api=True``: OpenAI models (and names of unknown family) go to ``/responses``,
+which Databricks passes through to OpenAI only; Claude, Gemini and the Databricks-hosted open
+models (GPT OSS, Gemma, Llama) go to ``/open-responses``, which takes the same request format
+for every provider (Databricks page "Query a model with the Open Responses API"). That page and
+the Unity AI Gateway pages document no gateway path for Open Responses, so a Unity Catalog name
+with a non-OpenAI model on the Responses format is a configuration error naming the way out.
+``api="gemini"`` is Google's own ``generateContent`` format, which Databricks serves through the
+AI Gateway only (streaming: ``:streamGenerateContent?alt=sse``).
 """
 
 from __future__ import annotations
@@ -22,12 +32,17 @@ from urllib.parse import quote
 
 from core.errors import ConfigurationError
 
-Api = Literal["chat", "responses"]
+Api = Literal["chat", "responses", "open-responses", "gemini"]
 RouteKind = Literal["gateway", "serving", "invocations", "openai", "app"]
+API_SETTINGS = ("chat", "responses", "open-responses", "gemini")
 
 GATEWAY_PREFIX = "/ai-gateway/mlflow/v1"
 # AI Gateway's native OpenAI-compatible API (databricks-openai's use_ai_gateway_native_api).
 GATEWAY_OPENAI_PREFIX = "/ai-gateway/openai/v1"
+GEMINI_PREFIX = "/ai-gateway/gemini/v1beta/models"
+# Model families served the Responses format at /open-responses rather than /responses.
+OPEN_RESPONSES_FAMILIES = frozenset({"claude", "gemini", "gemma", "llama", "gpt-oss"})
+_TAILS = {"chat": "/chat/completions", "responses": "/responses", "open-responses": "/open-responses"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -39,11 +54,15 @@ class Route:
     kind: RouteKind
     model: str  # the model/endpoint name as given
     app_name: str | None = None
+    stream_url: str | None = None  # when streams go elsewhere (Gemini's :streamGenerateContent)
 
     @property
     def body_model(self) -> str | None:
         """What the codec's ``build_request(model=...)`` gets: None = no model field."""
         return self.model if self.send_model else None
+
+    def url_for(self, stream: bool) -> str:
+        return (self.stream_url or self.url) if stream else self.url
 
     def with_app_url(self, app_url: str) -> Route:
         return Route(
@@ -73,6 +92,34 @@ def app_name_of(model: str) -> str | None:
     return None
 
 
+def choose_api(
+    *,
+    api: str | None,
+    use_responses_api: bool | None,
+    registry_api: str | None,
+    family: str | None,
+) -> Api:
+    """The wire format: ``api`` wins, ``use_responses_api`` is its older boolean form."""
+    if api is not None and api not in API_SETTINGS:
+        raise ConfigurationError(
+            f"unknown api {api!r}; use one of {', '.join(repr(a) for a in API_SETTINGS)}"
+        )
+    if api is not None and use_responses_api is not None:
+        responses_like = api in ("responses", "open-responses")
+        if responses_like != use_responses_api:
+            raise ConfigurationError(
+                f"api={api!r} contradicts use_responses_api={use_responses_api}; set only api"
+            )
+    if api is None:
+        if use_responses_api is None:
+            api = "responses" if registry_api == "responses-only" else "chat"
+        else:
+            api = "responses" if use_responses_api else "chat"
+    if api == "responses" and family in OPEN_RESPONSES_FAMILIES:
+        return "open-responses"
+    return api  # type: ignore[return-value]
+
+
 def resolve_route(
     model: str,
     *,
@@ -81,34 +128,42 @@ def resolve_route(
     base_url: str | None = None,
     use_responses_api: bool | None = None,
     registry_api: str | None = None,
+    api: str | None = None,
+    family: str | None = None,
 ) -> Route:
     model = (model or "").strip()
     if not model:
         raise ConfigurationError("no model given: pass the serving endpoint or UC model name")
     app = app_name_of(model)
     if app is not None:
-        if use_responses_api is False:
+        if use_responses_api is False or api not in (None, "responses"):
             raise ConfigurationError(
                 f"{model!r} is a Databricks Apps agent, which speaks the Responses API only; "
-                "leave use_responses_api unset"
+                "leave use_responses_api and api unset"
             )
         return Route(
             url="", api="responses", send_model=False, kind="app", model=model, app_name=app
         )
 
-    if use_responses_api is None:
-        responses = registry_api == "responses-only"
-    else:
-        responses = use_responses_api
-    api: Api = "responses" if responses else "chat"
-    tail = "/responses" if responses else "/chat/completions"
+    chosen = choose_api(
+        api=api, use_responses_api=use_responses_api, registry_api=registry_api, family=family
+    )
+    if chosen == "gemini":
+        return _gemini_route(model, host=host, endpoint_kind=endpoint_kind, base_url=base_url)
+    tail = _TAILS[chosen]
 
     if endpoint_kind == "invocations":
         if base_url:
             raise ConfigurationError("endpoint_kind='invocations' cannot be combined with base_url")
+        if chosen == "open-responses":
+            raise ConfigurationError(
+                "Open Responses is served at /serving-endpoints/open-responses, not through an "
+                "endpoint's /invocations",
+                hint="drop endpoint_kind='invocations', or use the chat API",
+            )
         return Route(
             url=f"{host}/serving-endpoints/{quote(model, safe='')}/invocations",
-            api=api,
+            api=chosen,
             send_model=False,
             kind="invocations",
             model=model,
@@ -116,7 +171,7 @@ def resolve_route(
     if base_url and endpoint_kind in (None, "openai"):
         return Route(
             url=f"{base_url.rstrip('/')}{tail}",
-            api=api,
+            api=chosen,
             send_model=True,
             kind="openai",
             model=model,
@@ -127,17 +182,32 @@ def resolve_route(
                 "endpoint_kind='gateway-openai' (use_ai_gateway_native_api) cannot be combined "
                 "with base_url"
             )
+        if chosen == "open-responses":
+            raise ConfigurationError(
+                "Open Responses has no documented AI Gateway path; it is served at "
+                "/serving-endpoints/open-responses",
+                hint="drop use_ai_gateway_native_api/endpoint_kind, or use the chat API",
+            )
         return Route(
             url=f"{host}{GATEWAY_OPENAI_PREFIX}{tail}",
-            api=api,
+            api=chosen,
             send_model=True,
             kind="gateway",
             model=model,
         )
     if endpoint_kind == "gateway" or (endpoint_kind is None and is_uc_name(model)):
+        if chosen == "open-responses":
+            name = model.split(".", 2)[-1]
+            raise ConfigurationError(
+                f"{model!r} is not an OpenAI model, and Unity AI Gateway documents the "
+                "Responses format for OpenAI models only; other providers take it at "
+                "/serving-endpoints/open-responses, by serving endpoint name",
+                hint=f"use model='databricks-{name}' (or your endpoint's name) with "
+                "api='responses', or keep the UC name on the chat API",
+            )
         return Route(
             url=f"{host}{GATEWAY_PREFIX}{tail}",
-            api=api,
+            api=chosen,
             send_model=True,
             kind="gateway",
             model=model,
@@ -145,7 +215,7 @@ def resolve_route(
     if endpoint_kind in (None, "serving", "openai"):
         return Route(
             url=f"{host}/serving-endpoints{tail}",
-            api=api,
+            api=chosen,
             send_model=True,
             kind="serving" if endpoint_kind != "openai" else "openai",
             model=model,
@@ -153,6 +223,30 @@ def resolve_route(
     raise ConfigurationError(
         f"unknown endpoint_kind {endpoint_kind!r}; use 'gateway', 'gateway-openai', 'serving', "
         "'invocations' or 'openai'"
+    )
+
+
+def _gemini_route(
+    model: str, *, host: str, endpoint_kind: str | None, base_url: str | None
+) -> Route:
+    """Google's native format through Unity AI Gateway; the model goes in the path."""
+    if endpoint_kind not in (None, "gateway", "openai"):
+        raise ConfigurationError(
+            f"api='gemini' is served by Unity AI Gateway only, not endpoint_kind={endpoint_kind!r}",
+            hint="drop endpoint_kind, or use the chat API on serving endpoints",
+        )
+    if base_url and endpoint_kind in (None, "openai"):
+        root, kind = f"{base_url.rstrip('/')}/v1beta/models", "openai"
+    else:
+        root, kind = f"{host}{GEMINI_PREFIX}", "gateway"
+    path = f"{root}/{quote(model, safe='')}"
+    return Route(
+        url=f"{path}:generateContent",
+        api="gemini",
+        send_model=False,
+        kind=kind,  # type: ignore[arg-type]
+        model=model,
+        stream_url=f"{path}:streamGenerateContent?alt=sse",
     )
 
 

@@ -13,6 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 EndpointKind = Literal["gateway", "gateway-openai", "serving", "invocations", "openai"]
+# The wire format: "chat" completions, the "responses" format (sent to /open-responses for
+# non-OpenAI models), "open-responses" forced, or Google's native "gemini" generateContent.
+ApiKind = Literal["chat", "responses", "open-responses", "gemini"]
 TransportKind = Literal["auto", "httpx", "aiohttp"]
 AuthType = (
     str  # "pat" | "oauth-m2m" | "token-provider" | "databricks-sdk" | any databricks-sdk auth_type
@@ -33,6 +36,8 @@ class ClientSettings(BaseModel):
     are kept secret); unset, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` apply as in httpx and
     requests. ``verify`` is True (the CA bundle of ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE`` or
     certifi's), False, a CA bundle path or an ``ssl.SSLContext``; both apply to sync and async.
+    ``api`` picks the wire format (see :mod:`core.endpoints`); ``use_responses_api=True`` is
+    ``api="responses"``.
     ``timeout`` is in seconds per network operation; ``max_retries`` counts retries after the
     first attempt (429/5xx/connection errors; a stream only before its first event).
     """
@@ -56,6 +61,7 @@ class ClientSettings(BaseModel):
     base_url: str | None = None
     endpoint_kind: EndpointKind | None = None
     use_responses_api: bool | None = None
+    api: ApiKind | None = None
     external_model: bool = False
     timeout: float = 120.0
     max_retries: int = 3

@@ -62,6 +62,7 @@ _CLIENT_FIELDS = (
     "token_provider",
     "workspace_client",
     "use_responses_api",
+    "api",
     "timeout",
     "max_retries",
     "proxy",
@@ -165,6 +166,9 @@ class ChatDatabricks(BaseChatModel):
     """Request parameters without a field of their own (unknown constructor keywords land here,
     with a warning, as on ChatOpenAI); sent with every call."""
     use_responses_api: bool | None = None
+    api: Literal["chat", "responses", "open-responses", "gemini"] | None = None
+    """The wire format: chat completions, the Responses format (Open Responses for non-OpenAI
+    models), or Google's native ``gemini`` API through Unity AI Gateway."""
     custom_inputs: dict[str, Any] | None = None
     external_model: bool = False
     """The endpoint serves an external (non pay-per-token) model: Responses-only parameters such
@@ -235,6 +239,7 @@ class ChatDatabricks(BaseChatModel):
             "reasoning_effort": self.reasoning_effort,
             "thinking_budget": self.thinking_budget,
             "use_responses_api": self.use_responses_api,
+            "api": self.api,
             "streaming": self.streaming,
         }
         return {k: v for k, v in params.items() if v is not None}

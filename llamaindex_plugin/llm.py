@@ -128,6 +128,9 @@ class Databricks(FunctionCallingLLM):
     thinking_budget: int | None = Field(default=None)
     extra_body: dict[str, Any] | None = Field(default=None)
     use_responses_api: bool | None = Field(default=None)
+    api: str | None = Field(
+        default=None, description="chat|responses|open-responses|gemini (wire format)"
+    )
     custom_inputs: dict[str, Any] | None = Field(default=None)
     context_window: int | None = Field(default=None, description="Override the registry's.")
     is_function_calling: bool | None = Field(
@@ -176,6 +179,7 @@ class Databricks(FunctionCallingLLM):
         extra_body: dict[str, Any] | None = None,
         additional_kwargs: dict[str, Any] | None = None,
         use_responses_api: bool | None = None,
+        api: str | None = None,
         custom_inputs: dict[str, Any] | None = None,
         context_window: int | None = None,
         is_function_calling_model: bool | None = None,
@@ -238,6 +242,7 @@ class Databricks(FunctionCallingLLM):
             thinking_budget=thinking_budget,
             extra_body=merged_extra,
             use_responses_api=use_responses_api,
+            api=api,
             custom_inputs=custom_inputs,
             context_window=context_window,
             is_function_calling=(
@@ -279,6 +284,7 @@ class Databricks(FunctionCallingLLM):
             base_url=self.base_url,
             endpoint_kind=self.endpoint_kind,  # type: ignore[arg-type]
             use_responses_api=self.use_responses_api,
+            api=self.api,  # type: ignore[arg-type]
             external_model=self.external_model,
             timeout=self.timeout,
             max_retries=self.max_retries,

@@ -246,3 +246,16 @@ def test_apps_with_pat_explains_oauth(pat_env, capsys):
     assert main(["chat", "--model", "apps/my-agent-app", "hi"]) == 1
     err = capsys.readouterr().err
     assert "OAuth" in err.splitlines()[0] and "databricks-llm auth" in err
+
+
+@pytest.mark.parametrize(
+    ("api", "path"),
+    [("responses", "/serving-endpoints/open-responses"), ("chat", "/serving-endpoints/chat/completions")],
+)
+def test_chat_api_option_picks_the_surface(pat_env, capsys, api, path):
+    code = main(["chat", "--api", api, "--reasoning-effort", "low", "Why is the sky blue?"])
+    out = capsys.readouterr().out
+    assert code == 0 and 'You said: "Why is the sky blue?"' in out
+    assert out.startswith("thinking: ")
+    (req,) = pat_env.requests
+    assert req.path == path

@@ -208,3 +208,66 @@ def test_route_is_frozen():
     assert isinstance(r, Route)
     with pytest.raises(AttributeError):
         r.url = "x"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# api=: Open Responses for non-OpenAI models, Gemini's native API
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "family", "kw", "url", "api"),
+    [
+        ("databricks-claude-sonnet-4-5", "claude", {"use_responses_api": True},
+         f"{H}/serving-endpoints/open-responses", "open-responses"),
+        ("databricks-gemini-2-5-pro", "gemini", {"api": "responses"},
+         f"{H}/serving-endpoints/open-responses", "open-responses"),
+        ("databricks-gpt-oss-120b", "gpt-oss", {"api": "responses"},
+         f"{H}/serving-endpoints/open-responses", "open-responses"),
+        ("databricks-gpt-5", "gpt", {"api": "responses"},
+         f"{H}/serving-endpoints/responses", "responses"),
+        ("my-external-endpoint", "unknown", {"use_responses_api": True},
+         f"{H}/serving-endpoints/responses", "responses"),
+        ("my-external-endpoint", "unknown", {"api": "open-responses"},
+         f"{H}/serving-endpoints/open-responses", "open-responses"),
+        ("databricks-claude-sonnet-4-5", "claude", {"api": "chat"},
+         f"{H}/serving-endpoints/chat/completions", "chat"),
+        ("databricks-claude-sonnet-4-5", "claude", {"api": "responses", "base_url": "http://x/v1"},
+         "http://x/v1/open-responses", "open-responses"),
+        ("system.ai.gemini-3-1-pro", "gemini", {"api": "gemini"},
+         f"{H}/ai-gateway/gemini/v1beta/models/system.ai.gemini-3-1-pro:generateContent", "gemini"),
+        ("system.ai.gemini-3-1-pro", "gemini", {"api": "gemini", "base_url": "http://x/gemini"},
+         "http://x/gemini/v1beta/models/system.ai.gemini-3-1-pro:generateContent", "gemini"),
+    ],
+)  # fmt: skip
+def test_api_routes(model, family, kw, url, api):
+    route = resolve_route(model, host=H, family=family, **kw)
+    assert (route.url, route.api) == (url, api)
+    assert route.body_model == (None if api == "gemini" else model)
+
+
+def test_gemini_streams_to_stream_generate_content():
+    route = resolve_route("system.ai.gemini-3-1-pro", host=H, api="gemini", family="gemini")
+    assert route.url_for(False) == route.url
+    assert route.url_for(True) == (
+        f"{H}/ai-gateway/gemini/v1beta/models/system.ai.gemini-3-1-pro:streamGenerateContent?alt=sse"
+    )
+    chat = resolve_route("databricks-gpt-5", host=H)
+    assert chat.url_for(True) == chat.url
+
+
+@pytest.mark.parametrize(
+    ("model", "kw", "match"),
+    [
+        ("system.ai.claude-sonnet-4-5", {"api": "responses"}, "databricks-claude-sonnet-4-5"),
+        ("databricks-claude-sonnet-4-5", {"api": "responses", "endpoint_kind": "invocations"},
+         "not through an endpoint's /invocations"),
+        ("databricks-gemini-2-5-pro", {"api": "gemini", "endpoint_kind": "serving"},
+         "Unity AI Gateway only"),
+        ("databricks-claude-sonnet-4-5", {"api": "chat", "use_responses_api": True}, "contradicts"),
+        ("databricks-claude-sonnet-4-5", {"api": "soap"}, "unknown api"),
+        ("apps/my-app", {"api": "gemini"}, "Responses API only"),
+    ],
+)  # fmt: skip
+def test_api_configuration_errors(model, kw, match):
+    family = "claude" if "claude" in model else "gemini"
+    with pytest.raises(ConfigurationError, match=match):
+        resolve_route(model, host=H, family=family, **kw)

@@ -1,7 +1,8 @@
 """Wire codecs: pure functions between the neutral types and one API's JSON, no I/O.
 
 ``core.codecs.chat`` speaks chat completions (AI Gateway, serving endpoints, ``/invocations``,
-any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API. Each
+any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API, and
+``core.codecs.open_responses`` the same format for non-OpenAI providers. Each
 meets :class:`core.codecs.base.Codec`; :func:`codec_for` is the one place that maps a route's
 API kind to its codec (imported on first use, so ``import core`` stays cheap).
 """
@@ -24,7 +25,13 @@ def codec_for(api: str) -> Codec:
         from core.codecs import responses
 
         return responses
-    raise ValueError(f"unknown API kind {api!r} (expected 'chat' or 'responses')")
+    if api == "open-responses":
+        from core.codecs import open_responses
+
+        return open_responses
+    raise ValueError(
+        f"unknown API kind {api!r} (expected 'chat', 'responses' or 'open-responses')"
+    )
 
 
 __all__ = ["codec_for"]

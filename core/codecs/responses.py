@@ -458,7 +458,9 @@ def _reasoning_item(parts: list[ReasoningPart], keep_unencrypted: bool) -> dict[
         == text
     ):
         summary = original
-    elif content is not None and not isinstance(original, list):
+    elif (
+        content is not None and not isinstance(original, list) and _content_text(content) == text
+    ):
         summary = []  # the text came from raw reasoning content, which goes back as content
     else:
         summary = [{"type": "summary_text", "text": text}] if text else []
@@ -561,10 +563,17 @@ def _summary_text(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if content is not None:
         keep["content"] = content
         if not texts and isinstance(content, list):
-            text = "".join(
-                c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)
-            )
+            text = _content_text(content) or ""
     return text, keep
+
+
+def _content_text(content: Any) -> str | None:
+    """The text of raw reasoning ``content`` entries (Open Responses ``reasoning_text``)."""
+    if not isinstance(content, list):
+        return None
+    return "".join(
+        c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)
+    )
 
 
 def _reasoning_extras(item: dict[str, Any]) -> dict[str, Any]:

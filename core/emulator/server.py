@@ -218,6 +218,9 @@ class EmulatorApp:
         r.add_post("/apps-proxy/{name}/responses", self.app_responses)
         r.add_post("/oidc/v1/token", self.oidc_token)
         r.add_get("/api/2.0/preview/scim/v2/Me", self.me)
+        from core.emulator import open_responses  # surfaces in their own modules
+
+        open_responses.register(self, r)
         app.on_cleanup.append(self._cleanup)
         self.app = app
 
@@ -1112,18 +1115,19 @@ class EmulatorApp:
         return req, extra
 
     def _check_reasoning_item(self, item: dict[str, Any], i: int, key: bytes) -> None:
-        summary = item.get("summary") or []
+        # summary entries, or raw reasoning text (Open Responses "content" entries)
+        entries = [*(item.get("summary") or []), *(item.get("content") or [])]
         text = "".join(
             str(s.get("text") or "")
-            for s in summary
-            if isinstance(s, dict) and s.get("type") == "summary_text"
+            for s in entries
+            if isinstance(s, dict) and s.get("type") in ("summary_text", "reasoning_text")
         )
         enc = item.get("encrypted_content")
         if enc is None:
             if text:
                 raise HTTPError(
                     400,
-                    f"input[{i}]: reasoning item has summary text but no encrypted_content; send "
+                    f"input[{i}]: reasoning item has text but no encrypted_content; send "
                     "reasoning items back unmodified or omit them.",
                 )
             return
@@ -1135,7 +1139,7 @@ class EmulatorApp:
         if text and text != plain:
             raise HTTPError(
                 400,
-                f"input[{i}]: reasoning summary does not match its encrypted_content (modified).",
+                f"input[{i}]: reasoning text does not match its encrypted_content (modified).",
             )
 
     async def _responses_like(
@@ -1257,23 +1261,21 @@ class EmulatorApp:
             kind = item["type"]
             iid = item["id"]
             if kind == "reasoning":
-                ev("response.output_item.added", output_index=oi, item={**item, "summary": []})
-                text = item["summary"][0]["text"]
-                for piece in _pieces(text, size):
-                    ev(
-                        "response.reasoning_summary_text.delta",
-                        item_id=iid,
-                        output_index=oi,
-                        summary_index=0,
-                        delta=piece,
-                    )
-                ev(
-                    "response.reasoning_summary_text.done",
-                    item_id=iid,
-                    output_index=oi,
-                    summary_index=0,
-                    text=text,
+                # raw reasoning (Open Responses "content") streams as reasoning_text events
+                raw = "content" in item
+                empty: dict[str, list[Any]] = {"summary": []}
+                if raw:
+                    empty["content"] = []
+                ev("response.output_item.added", output_index=oi, item={**item, **empty})
+                text = (item["content"] if raw else item["summary"])[0]["text"]
+                kind_, where = (
+                    ("reasoning_text", {"content_index": 0})
+                    if raw
+                    else ("reasoning_summary_text", {"summary_index": 0})
                 )
+                for piece in _pieces(text, size):
+                    ev(f"response.{kind_}.delta", item_id=iid, output_index=oi, **where, delta=piece)
+                ev(f"response.{kind_}.done", item_id=iid, output_index=oi, **where, text=text)
             elif kind == "message":
                 ev(
                     "response.output_item.added",
