@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import httpx
 import pytest
 
 from core.accumulator import StreamAccumulator
@@ -309,13 +310,21 @@ def test_stream_error_event_raises_typed_error(emu):
             list(c.stream([user("hello")], GenerationParams()))
 
 
-def test_non_openai_model_on_responses_gets_server_message(emu):
+def test_non_openai_model_on_responses_goes_to_open_responses(emu):
+    # /responses is OpenAI-only (the emulator says so, like the service) ...
+    r = httpx.post(
+        emu.host + "/serving-endpoints/responses",
+        json={"model": "databricks-claude-sonnet-4-5", "input": "hi"},
+        headers={"Authorization": f"Bearer {emu.token}"},
+    )
+    assert r.status_code == 400 and "OpenAI models" in r.json()["message"]
+    # ... so the client sends Claude on the Responses format to /open-responses
     with DatabricksChatClient(
         model="databricks-claude-sonnet-4-5", host=emu.host, token=emu.token, use_responses_api=True,
         max_retries=0,
     ) as c:  # fmt: skip
-        with pytest.raises(BadRequestError, match="OpenAI models"):
-            c.complete([user("hi")], GenerationParams())
+        assert '"hi"' in c.complete([user("hi")], GenerationParams()).text
+    assert emu.requests[-1].path == "/serving-endpoints/open-responses"
 
 
 def test_ai_gateway_responses_route(emu):
