@@ -222,6 +222,11 @@ LC_FIELDS: dict[
         lc_invoke,
         lambda s: s.path == "/serving-endpoints/responses",
     ),
+    "api": (
+        lambda e: {"model": CLAUDE, "api": "responses"},
+        lc_invoke,
+        lambda s: s.path == "/serving-endpoints/open-responses",
+    ),
     "custom_inputs": (
         lambda e: {"custom_inputs": {"k": 1}},
         lc_invoke,
@@ -441,6 +446,11 @@ LI_ARGS: dict[
         lambda e: {"model": GPT5, "use_responses_api": True},
         li_chat,
         lambda s: s.path == "/serving-endpoints/responses",
+    ),
+    "api": (
+        lambda e: {"model": CLAUDE, "api": "responses"},
+        li_chat,
+        lambda s: s.path == "/serving-endpoints/open-responses",
     ),
     "custom_inputs": (
         lambda e: {"custom_inputs": {"k": 1}},
