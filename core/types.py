@@ -206,6 +206,17 @@ class ChatResponse:
     def reasoning(self) -> list[ReasoningPart]:
         return [p for p in self.parts if isinstance(p, ReasoningPart)]
 
+    @property
+    def custom_outputs(self) -> Any:
+        """An agent's ``custom_outputs``: top level (Responses, ChatAgent) or, as some chat
+        endpoints send it, on the message (``extras["message"]``)."""
+        found = self.extras.get("custom_outputs")
+        if found is None:
+            message = self.extras.get("message")
+            if isinstance(message, dict):
+                found = message.get("custom_outputs")
+        return found
+
 
 # ---------------------------------------------------------------------------------------------
 # Stream deltas

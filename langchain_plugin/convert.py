@@ -448,9 +448,14 @@ def _parse_partial_json(text: str) -> Any:
 # =============================================================================================
 # neutral -> LangChain
 # =============================================================================================
-def usage_to_metadata(usage: Usage) -> UsageMetadata:
-    inp = usage.input_tokens or 0
-    outp = usage.output_tokens or 0
+def usage_to_metadata(usage: Usage) -> UsageMetadata | None:
+    """LangChain usage, or None when the endpoint did not say how many input or output tokens
+    (null counts are never reported as zeros; the wire usage then stays in
+    ``response_metadata["token_usage"]``, see :func:`usage_fields`)."""
+    inp = usage.input_tokens
+    outp = usage.output_tokens
+    if inp is None or outp is None:
+        return None
     total = usage.total_tokens if usage.total_tokens is not None else inp + outp
     meta = UsageMetadata(input_tokens=inp, output_tokens=outp, total_tokens=total)
     in_details: dict[str, int] = {}
@@ -463,6 +468,29 @@ def usage_to_metadata(usage: Usage) -> UsageMetadata:
     if usage.reasoning_tokens is not None:
         meta["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
     return meta
+
+
+def usage_fields(usage: Usage | None) -> tuple[UsageMetadata | None, dict[str, Any]]:
+    """(usage_metadata, response_metadata additions) for a message or the last chunk."""
+    if usage is None:
+        return None, {}
+    meta = usage_to_metadata(usage)
+    if meta is not None:
+        return meta, {}
+    raw = (
+        usage.raw
+        if usage.raw is not None
+        else {
+            k: v
+            for k, v in (
+                ("input_tokens", usage.input_tokens),
+                ("output_tokens", usage.output_tokens),
+                ("total_tokens", usage.total_tokens),
+            )
+            if v is not None
+        }
+    )
+    return None, {"token_usage": raw}
 
 
 def reasoning_block(part: ReasoningPart | ReasoningDelta, *, item: Any = None) -> dict[str, Any]:
@@ -596,15 +624,20 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
         additional_kwargs["tool_calls"] = plain_calls
         if call_extras:
             additional_kwargs[TOOL_CALL_EXTRAS_KEY] = call_extras
-    return AIMessage(
+    usage_metadata, more_meta = usage_fields(resp.usage)
+    message = AIMessage(
         content=content,
         additional_kwargs=additional_kwargs,
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
-        usage_metadata=usage_to_metadata(resp.usage) if resp.usage is not None else None,
-        response_metadata=response_metadata(resp, model=model),
+        usage_metadata=usage_metadata,
+        response_metadata={**response_metadata(resp, model=model), **more_meta},
         id=resp.id,
     )
+    custom = resp.custom_outputs
+    if custom is not None:
+        message.custom_outputs = custom  # type: ignore[attr-defined]  # as databricks-langchain
+    return message
 
 
 def _media_out_block(part: Any) -> dict[str, Any]:
@@ -627,7 +660,7 @@ def response_metadata(resp: ChatResponse, *, model: str | None) -> dict[str, Any
     if resp.id is not None:
         meta["id"] = resp.id
     if resp.extras:
-        custom = resp.extras.get("custom_outputs")
+        custom = resp.custom_outputs
         if custom is not None:
             meta["custom_outputs"] = custom
     return meta

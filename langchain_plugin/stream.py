@@ -34,7 +34,7 @@ from langchain_plugin.convert import (
     response_metadata,
     server_tool_block,
     split_raw_calls,
-    usage_to_metadata,
+    usage_fields,
 )
 
 __all__ = ["StreamConverter"]
@@ -197,14 +197,17 @@ class StreamConverter:
             for n, p in calls
             if p.kind == "custom"
         ]
-        return AIMessageChunk(
+        usage_metadata, more_meta = usage_fields(resp.usage if include_usage else None)
+        last = AIMessageChunk(
             content="",
             tool_call_chunks=closing,
             additional_kwargs=additional,
-            response_metadata=response_metadata(resp, model=self._model),
-            usage_metadata=(
-                usage_to_metadata(resp.usage) if include_usage and resp.usage is not None else None
-            ),
+            response_metadata={**response_metadata(resp, model=self._model), **more_meta},
+            usage_metadata=usage_metadata,
             id=resp.id,
             chunk_position="last",
         )
+        custom = resp.custom_outputs
+        if custom is not None:
+            last.custom_outputs = custom  # type: ignore[attr-defined]  # as databricks-langchain
+        return last

@@ -475,7 +475,7 @@ def raw_of(response: NeutralResponse) -> dict[str, Any]:
 
 def response_kwargs(response: NeutralResponse) -> dict[str, Any]:
     kwargs = usage_kwargs(response.usage)
-    custom_outputs = response.extras.get("custom_outputs")
+    custom_outputs = response.custom_outputs
     if custom_outputs is not None:
         kwargs["custom_outputs"] = custom_outputs
     return kwargs

@@ -469,6 +469,7 @@ def test_apps_agent_custom_inputs_outputs(emu: Any) -> None:
     req = emu.requests[-1]
     assert req.json["custom_inputs"] == {"user_tier": "gold"}
     assert msg.response_metadata["custom_outputs"]["user_tier"] == "gold"
+    assert msg.custom_outputs["user_tier"] == "gold"  # as databricks-langchain
     full = stream_sum(llm, "hello", custom_inputs={"x": 1})
     assert emu.requests[-1].json["custom_inputs"] == {"x": 1}
     assert full.response_metadata["custom_outputs"]["x"] == 1

@@ -187,6 +187,31 @@ def test_usage_metadata() -> None:
     assert usage_to_metadata(Usage(input_tokens=2, output_tokens=3))["total_tokens"] == 5
 
 
+def test_null_usage_counts_are_not_zeros() -> None:
+    raw = {"prompt_tokens": None, "completion_tokens": 10}
+    usage = Usage(input_tokens=None, output_tokens=10, raw=raw)
+    assert usage_to_metadata(usage) is None
+    msg = response_to_message(ChatResponse(parts=[TextPart("x")], usage=usage))
+    assert msg.usage_metadata is None  # no invented input count
+    assert msg.response_metadata["token_usage"] == raw  # what the server said is kept
+    conv = StreamConverter("m")
+    conv.feed(UsageDelta(usage))
+    last = conv.last_chunk()
+    assert last.usage_metadata is None and last.response_metadata["token_usage"] == raw
+
+
+def test_custom_outputs_attribute_as_the_official_class() -> None:
+    for extras in ({"custom_outputs": {"k": 1}}, {"message": {"custom_outputs": {"k": 1}}}):
+        msg = response_to_message(ChatResponse(parts=[TextPart("x")], extras=extras))
+        assert msg.custom_outputs == {"k": 1}  # type: ignore[attr-defined]
+        assert msg.response_metadata["custom_outputs"] == {"k": 1}
+    plain = response_to_message(ChatResponse(parts=[TextPart("x")]))
+    assert not hasattr(plain, "custom_outputs")
+    conv = StreamConverter("m")
+    conv.feed(MetaDelta(extras={"custom_outputs": {"k": 2}}))
+    assert conv.last_chunk().custom_outputs == {"k": 2}  # type: ignore[attr-defined]
+
+
 def test_response_metadata() -> None:
     resp = ChatResponse(
         parts=[TextPart("x")],
