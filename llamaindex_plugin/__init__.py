@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from llamaindex_plugin.llm import Databricks
 
-__all__ = ["Databricks"]
+    DataBricks = Databricks
+
+__all__ = ["DataBricks", "Databricks"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Databricks":
+    if name in ("Databricks", "DataBricks"):  # DataBricks: llama-index-llms-databricks' old name
         from llamaindex_plugin.llm import Databricks
 
-        globals()["Databricks"] = Databricks
+        globals()[name] = Databricks
         return Databricks
     raise AttributeError(f"module 'llamaindex_plugin' has no attribute {name!r}")

@@ -249,3 +249,9 @@ def test_responses_only_parameter_on_chat_is_refused(emu: Any, adapter: str) -> 
     with pytest.raises(InvalidRequestError, match="instructions is a Responses API parameter"):
         run(make(emu), "sync", instructions="Be brief.")
     assert len(emu.requests) == n
+
+
+def test_llamaindex_old_class_name_is_exported() -> None:
+    from llamaindex_plugin import DataBricks  # llama-index-llms-databricks' older spelling
+
+    assert DataBricks is Databricks
