@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,14 @@ from core.errors import (
     PermissionDeniedError,
     StreamInterruptedError,
 )
+from core.model_rules import apply_model_rules
 from core.settings import ClientSettings
 from core.transport import HttpTransport, JsonBody
 from core.types import ChatResponse, Delta, GenerationParams, Message
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.codecs.base import Codec
+    from core.endpoint_config import EndpointConfig
     from core.registry import ModelInfo
 
 # Databricks documents a 10 MB total payload limit for model serving requests.
@@ -119,6 +122,10 @@ class DatabricksChatClient:
         self.http.allow_url(self.host)
         if base_url:
             self.http.allow_url(base_url)
+        # Names that say nothing (my-claude, external or provisioned-throughput endpoints): the
+        # endpoint's configuration names the served model, read once before the first request.
+        self._info_pending = not self.info.known and self._route.kind in ("serving", "invocations")
+        self._warned: set[str] = set()
         self._app_url: str | None = None
         self._app_lock = threading.Lock()
         self._codecs: dict[str, Codec] = {}
@@ -188,6 +195,11 @@ class DatabricksChatClient:
         self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
     ) -> tuple[Codec, bytes]:
         codec = self._codec(route.api)
+        messages, params, notes = apply_model_rules(messages, params, self.info)
+        for note in notes:
+            if note.key not in self._warned:
+                self._warned.add(note.key)
+                warnings.warn(note.message, UserWarning, stacklevel=4)
         body = codec.build_request(
             messages,
             params,
@@ -229,7 +241,28 @@ class DatabricksChatClient:
             )
         return exc
 
+    def _learn_info(self, config: EndpointConfig | None) -> None:
+        from core.endpoint_config import served_model_info
+
+        info = served_model_info(config, self.model)
+        self._info_pending = False
+        if info is None:
+            return
+        self.info = info
+        if info.api == "responses-only" and self.settings.use_responses_api is None:
+            self._route = resolve_route(
+                self.model,
+                host=self.host,
+                endpoint_kind=self.settings.endpoint_kind,
+                use_responses_api=None,
+                registry_api=info.api,
+            )
+
     def _resolve(self) -> Route:
+        if self._info_pending:
+            from core.endpoint_config import endpoint_config
+
+            self._learn_info(endpoint_config(self.http, self.host, self.model))
         if self._route.kind != "app":
             return self._route
         if self._app_url is None:
@@ -245,6 +278,10 @@ class DatabricksChatClient:
         return self._route.with_app_url(self._app_url)
 
     async def _aresolve(self) -> Route:
+        if self._info_pending:
+            from core.endpoint_config import aendpoint_config
+
+            self._learn_info(await aendpoint_config(self.http, self.host, self.model))
         if self._route.kind != "app":
             return self._route
         if self._app_url is None:
@@ -263,7 +300,11 @@ class DatabricksChatClient:
         if route.kind != "app":
             return exc
         name, status = route.app_name, exc.status_code
-        common: dict[str, Any] = {"status_code": status, "error_code": exc.error_code, "request_id": exc.request_id}
+        common: dict[str, Any] = {
+            "status_code": status,
+            "error_code": exc.error_code,
+            "request_id": exc.request_id,
+        }
         if status in (404, 405):
             return NotFoundError(
                 f"the Databricks App {name!r} does not implement POST /responses (HTTP {status} "

@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from core.errors import APIError, ConnectionError, ResponseParseError, TimeoutError
@@ -38,7 +38,11 @@ __all__ = [
     "aendpoint_config",
     "endpoint_config",
     "parse_endpoint_config",
+    "served_model_info",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.registry import ModelInfo
 
 logger = logging.getLogger("core.endpoint_config")
 
@@ -209,3 +213,19 @@ def _reset_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _key_locks.clear()
+
+
+def served_model_info(config: EndpointConfig | None, endpoint: str) -> ModelInfo | None:
+    """Registry rules for what an endpoint serves (its first served model the registry knows),
+    named after the endpoint; None when nothing it serves is known."""
+    if config is None:
+        return None
+    from core.registry import lookup_model
+
+    for served in config.model_names:
+        info = lookup_model(served)
+        if info.known:
+            return replace(
+                info, name=endpoint, based_on=f"{info.based_on or info.name}, served by {endpoint}"
+            )
+    return None

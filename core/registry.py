@@ -1,10 +1,25 @@
 """What is known about Databricks-hosted chat models: data in ``models.json``, code here.
 
 ``lookup_model`` accepts serving endpoint names (``databricks-claude-sonnet-4-5``), Unity
-Catalog names (``system.ai.claude-sonnet-4-5``) and bare names (``claude-sonnet-4-5``). A name
-it does not know still works: the family is guessed from the name (``...claude...`` is Claude)
-and the rest are safe defaults, with ``known=False`` so codecs stay permissive.
-``register_model`` adds or overrides entries (a dict may carry only the fields to change).
+Catalog names (``system.ai.claude-sonnet-4-5``, ``system.ai.meta_llama_v3_3_70b_instruct``),
+provider names (``gpt-5.1``, ``us.anthropic.claude-opus-4-7``) and bare names.
+
+* A name in ``models.json`` gets its entry (family defaults, then the entry's own fields).
+* A name of a known family and line with a version the registry has not seen is judged by
+  :mod:`core.model_versions`: a newer generation (``claude-opus-4-9``, ``claude-sonnet-5``)
+  gets the newest known rules of its family, one inside the known range the nearest older
+  entry of its line. ``based_on`` names the entry; ``known`` is True, so the rules apply.
+* Anything else gets safe defaults with ``known=False``: codecs and model rules stay
+  permissive. (The client then asks the endpoint's configuration, see
+  :mod:`core.endpoint_config`.)
+
+The rules a model carries (what the codecs and :mod:`core.model_rules` read, never an ``if``
+on a model name): ``rejected_params`` (sampling parameters answered with a 400), ``thinking``
+(the thinking modes it takes: ``budget``, ``adaptive``, ``effort``), ``thinking_display_default``
+(``omitted`` when adaptive thinking hides its text unless asked), ``multiple_tool_calls``
+(several tool calls in one assistant turn of the history), ``prompt_caching`` (explicit
+``cache_control`` breakpoints), limits and modalities. ``register_model`` adds or overrides
+entries (a dict may carry only the fields to change).
 """
 
 from __future__ import annotations
@@ -15,12 +30,21 @@ from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from typing import Any
 
-__all__ = ["ModelInfo", "guess_family", "lookup_model", "normalize_name", "register_model"]
+__all__ = [
+    "ModelInfo",
+    "canonical_name",
+    "guess_family",
+    "lookup_model",
+    "normalize_name",
+    "register_model",
+]
 
 FAMILIES = ("claude", "gpt", "gpt-oss", "gemini", "gemma", "llama", "unknown")
 MODALITIES = ("text", "image", "audio", "video", "file")
 REASONING_STYLES = ("hybrid", "effort", "always", None)
 APIS = ("chat", "responses-only", "chat+responses")
+THINKING_MODES = ("budget", "adaptive", "effort")
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k", "stop", "n", "logprobs", "top_logprobs")
 
 
 @dataclass(slots=True, frozen=True)
@@ -35,7 +59,13 @@ class ModelInfo:
     supports_strict_schema: bool = False
     max_images: int | None = None
     api: str = "chat"
+    rejected_params: tuple[str, ...] = ()
+    thinking: tuple[str, ...] = ()
+    thinking_display_default: str | None = None
+    multiple_tool_calls: bool = True
+    prompt_caching: bool = False
     known: bool = False
+    based_on: str | None = None  # the entry (or endpoint) the rules were taken from
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(ModelInfo))
@@ -54,6 +84,21 @@ def normalize_name(name: str) -> str:
         n = n[len("system.ai.") :]
     if n.startswith("databricks-"):
         n = n[len("databricks-") :]
+    return n
+
+
+def canonical_name(name: str) -> str:
+    """:func:`normalize_name` with provider spellings folded: ``.``/``_`` -> ``-``, a ``vN``
+    version token -> ``N``, and anything before the family word dropped
+    (``us.anthropic.claude-opus-4-7`` -> ``claude-opus-4-7``, ``gpt-5.1`` -> ``gpt-5-1``)."""
+    n = normalize_name(name).replace(".", "-").replace("_", "-").replace("/", "-")
+    n = "-".join(
+        t[1:] if len(t) > 1 and t[0] == "v" and t[1:].isdigit() else t for t in n.split("-")
+    )
+    for word in ("claude", "gpt", "gemini", "gemma"):
+        at = n.find(word)
+        if at > 0 and n[at - 1] == "-":
+            return n[at:]
     return n
 
 
@@ -126,6 +171,12 @@ def _validated(values: dict[str, Any]) -> ModelInfo:
     if bad:
         raise ValueError(f"unknown input modalities {bad}; allowed: {MODALITIES}")
     values["input_modalities"] = mods
+    for key, allowed in (("rejected_params", SAMPLING_PARAMS), ("thinking", THINKING_MODES)):
+        got = tuple(values.get(key) or ())
+        bad = [x for x in got if x not in allowed]
+        if bad:
+            raise ValueError(f"unknown {key} {bad}; allowed: {allowed}")
+        values[key] = got
     return ModelInfo(**values)
 
 
@@ -135,26 +186,59 @@ def _unknown(name: str) -> ModelInfo:
     values = _family_defaults(family, data)
     # Unknown models: permissive about knobs (codecs don't refuse what they can't judge) but
     # conservative about limits.
-    if family == "gpt" and "codex" in name.lower():
-        values["api"] = "responses-only"
+    _apply_hints(values, name, data)
     if family == "gpt" and not normalize_name(name).startswith(("gpt-5", "o1", "o3", "o4")):
         values["reasoning"] = None  # gpt-4o & co. take no reasoning_effort
+        values["thinking"] = ()
     values["name"] = name
     values["family"] = family
     values["known"] = False
     return _validated(values)
 
 
+def _apply_hints(values: dict[str, Any], name: str, data: dict[str, Any]) -> None:
+    """``name_hints`` in models.json: fields implied by a word in a name we derive or guess
+    (``codex`` models are served through the Responses API only)."""
+    n = name.lower()
+    for word, fields_ in data.get("name_hints", {}).items():
+        if word in n:
+            values.update(fields_)
+
+
+def _derived(name: str, data: dict[str, Any]) -> ModelInfo | None:
+    from core.model_versions import pick_entry
+
+    family = guess_family(name)
+    if family == "unknown":
+        return None
+    entries = {**_models, **_overrides}
+    candidates = [
+        (k, v) for k, v in entries.items() if v.family == family and k == normalize_name(v.name)
+    ]
+    base = pick_entry(normalize_name(name), candidates)
+    if base is None:
+        return None
+    values = asdict(base)
+    values["name"] = name
+    values["known"] = True
+    values["based_on"] = base.name
+    _apply_hints(values, name, data)
+    return _validated(values)
+
+
 def lookup_model(name: str) -> ModelInfo:
     """Registry entry for an endpoint name, a UC name or a bare name; safe defaults otherwise."""
-    _load()
+    data = _load()
     key = normalize_name(name)
     info = _overrides.get(key) or _models.get(key)
     if info is not None:
         return info
     info = _unknown_cache.get(name)
     if info is None:
-        info = _unknown(name)
+        canon = canonical_name(name)
+        info = _overrides.get(canon) or _models.get(canon)
+        if info is None:
+            info = _derived(name, data) or _unknown(name)
         if len(_unknown_cache) < 1024:
             _unknown_cache[name] = info
     return info

@@ -28,6 +28,9 @@ class TextPart:
     # Wire fields that ride on a text block and must go back unchanged, e.g. Gemini's
     # ``thoughtSignature`` or Responses ``annotations``.
     extras: dict[str, Any] | None = None
+    # A prompt-cache breakpoint after this block (Anthropic's ``{"type": "ephemeral"}``, maybe
+    # with a ``ttl``), from LangChain's ``cache_control`` or LlamaIndex's ``CachePoint``.
+    cache_control: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -59,6 +62,7 @@ class MediaPart:
     mime_type: str | None = None
     filename: str | None = None
     detail: str | None = None  # OpenAI-style image detail ("low" | "high" | "auto")
+    cache_control: dict[str, Any] | None = None  # as on TextPart
 
 
 @dataclass(slots=True)

@@ -44,3 +44,12 @@ def _clean_databricks_env(
         if name.startswith("DATABRICKS_"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", _missing_config_file)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_endpoint_configs():
+    """Endpoint configurations are cached per process; every test starts without them."""
+    from core.endpoint_config import _reset_cache
+
+    _reset_cache()
+    yield

@@ -174,8 +174,15 @@ async def test_acomplete_gateway():
 def test_invocations_body_has_no_model():
     url = f"{H}/serving-endpoints/my-llm/invocations"
     route = respx.post(url).mock(return_value=httpx.Response(200, json=chat_body()))
-    client("my-llm", endpoint_kind="invocations").complete(MSGS, P)
+    # an unknown name: the endpoint's configuration is asked once (here: not readable)
+    config = respx.get(f"{H}/api/2.0/serving-endpoints/my-llm").mock(
+        return_value=httpx.Response(403, json={"error_code": "PERMISSION_DENIED", "message": "no"})
+    )
+    c = client("my-llm", endpoint_kind="invocations")
+    c.complete(MSGS, P)
+    c.complete(MSGS, P)
     assert "model" not in json.loads(route.calls.last.request.content)
+    assert config.call_count == 1 and route.call_count == 2
 
 
 @respx.mock

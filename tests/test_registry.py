@@ -84,7 +84,7 @@ def test_aliases_and_case():
     [
         ("my-claude-finetune", "claude", "hybrid"),
         ("databricks-gpt-oss-999b", "gpt-oss", "always"),
-        ("system.ai.gemini-9-ultra", "gemini", "effort"),
+        ("system.ai.gemini-ultra", "gemini", "effort"),
         ("acme-llama-7b", "llama", None),
         ("gpt-4o", "gpt", None),
         ("mystery-model", "unknown", None),
@@ -162,3 +162,101 @@ def test_register_after_unknown_lookup_takes_effect():
     register_model({"name": "later-model", "family": "llama"})
     assert lookup_model("later-model").known
     assert lookup_model("later-model").family == "llama"
+
+
+# ---------------------------------------------------------------------------------------------
+# Model rules as data, version-aware lookup
+# ---------------------------------------------------------------------------------------------
+NO_SAMPLING = ("temperature", "top_p", "top_k")
+
+
+@pytest.mark.parametrize(
+    ("name", "rejected", "thinking", "display"),
+    [
+        ("databricks-claude-opus-4-8", NO_SAMPLING, ("adaptive",), "omitted"),
+        ("databricks-claude-opus-4-7", NO_SAMPLING, ("adaptive",), "omitted"),
+        ("databricks-claude-opus-4-6", (), ("budget", "adaptive"), None),
+        ("databricks-claude-sonnet-4-6", (), ("budget", "adaptive"), None),
+        ("databricks-claude-sonnet-4-5", (), ("budget",), None),
+        ("databricks-gpt-5-2", (), ("effort",), None),
+        ("databricks-gemini-3-1-pro", (), ("effort",), None),
+        ("databricks-meta-llama-3-3-70b-instruct", (), (), None),
+    ],
+)
+def test_rules_of_the_lineup(name, rejected, thinking, display):
+    info = lookup_model(name)
+    assert info.known and info.based_on is None
+    assert (info.rejected_params, info.thinking, info.thinking_display_default) == (
+        rejected, thinking, display)
+
+
+def test_lineup_limits_are_not_opus_4_5_figures():
+    assert lookup_model("claude-opus-4-7").max_output_tokens == 128_000
+    assert lookup_model("claude-opus-4-5").max_output_tokens == 64_000
+
+
+def test_one_tool_call_per_turn_and_prompt_caching_flags():
+    assert not lookup_model("databricks-gpt-oss-120b").multiple_tool_calls
+    assert lookup_model("databricks-gpt-5").multiple_tool_calls
+    assert lookup_model("databricks-claude-sonnet-4-5").prompt_caching
+    assert not lookup_model("databricks-gpt-5").prompt_caching
+
+
+@pytest.mark.parametrize(
+    ("name", "based_on"),
+    [
+        ("claude-opus-4-9", "claude-opus-4-8"),  # newer generation: newest of the family
+        ("databricks-claude-sonnet-5", "claude-opus-4-8"),
+        ("system.ai.claude-sonnet-4-7", "claude-sonnet-4-6"),  # inside the line's range
+        ("claude-haiku-4-6", "claude-haiku-4-5"),
+        ("claude-opus-4-2", "claude-opus-4-1"),
+        ("gpt-5-3", "gpt-5-2"),
+        ("gemini-4-pro", "gemini-3-1-pro"),
+        ("claude-opus-4-7-20260416", "claude-opus-4-7"),  # date stamps are not versions
+    ],
+)
+def test_unseen_family_member_gets_newest_rules(name, based_on):
+    info = lookup_model(name)
+    assert info.known and info.based_on == based_on and info.name == name
+    base = lookup_model(based_on)
+    assert (info.rejected_params, info.thinking, info.max_output_tokens) == (
+        base.rejected_params, base.thinking, base.max_output_tokens)
+
+
+def test_newer_member_rules_are_newest_not_oldest():
+    assert lookup_model("claude-opus-4-9").rejected_params == NO_SAMPLING
+    assert lookup_model("claude-opus-4-9").thinking == ("adaptive",)
+
+
+def test_derived_codex_keeps_its_api():
+    info = lookup_model("gpt-5-3-codex")
+    assert info.known and info.api == "responses-only" and info.based_on == "gpt-5-2"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("gpt-5.1", "gpt-5-1"),
+        ("us.anthropic.claude-opus-4-7", "claude-opus-4-7"),
+        ("system.ai.meta_llama_v3_3_70b_instruct", "meta-llama-3-3-70b-instruct"),
+        ("anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
+    ],
+)
+def test_provider_spellings(name, key):
+    assert lookup_model(name) == lookup_model(key)
+
+
+@pytest.mark.parametrize("name", ["my-claude", "claude", "claude-2-1", "acme-model-7", "gpt-4o"])
+def test_no_version_or_older_than_known_stays_permissive(name):
+    info = lookup_model(name)
+    assert not info.known and info.based_on is None
+
+
+def test_register_rules_validated_and_used_for_derivation():
+    with pytest.raises(ValueError, match="rejected_params"):
+        register_model({"name": "x", "rejected_params": ["colour"]})
+    with pytest.raises(ValueError, match="thinking"):
+        register_model({"name": "x", "thinking": ["deep"]})
+    register_model({"name": "claude-opus-5", "family": "claude", "thinking": ["adaptive"],
+                    "rejected_params": ["temperature"]})
+    assert lookup_model("claude-opus-5-1").based_on == "claude-opus-5"

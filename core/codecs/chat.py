@@ -253,7 +253,15 @@ def _apply_reasoning(body: dict[str, Any], p: GenerationParams, info: ModelInfo)
         elif effort is not None:
             if effort in ("none", "disabled", "off"):
                 return
-            body["thinking"] = {"type": "adaptive"}
+            thinking: dict[str, Any] = {"type": "adaptive"}
+            if info.thinking_display_default == "omitted":
+                # Opus 4.7+ hide adaptive thinking's text unless display "summarized" is asked
+                # for (Anthropic). Uncertain: whether Databricks forwards "display" is not
+                # documented; it forwards the rest of "thinking" and "output_config" to the
+                # provider, and without it the reasoning is certainly lost, so it is sent only
+                # to models whose default hides the text.
+                thinking["display"] = "summarized"
+            body["thinking"] = thinking
             body["output_config"] = {"effort": effort}
         _check_claude_thinking(p)
         return
@@ -343,38 +351,97 @@ def _build_messages(messages: Sequence[Message], info: ModelInfo) -> list[dict[s
             # Only OpenAI models know "developer"; everything else gets it as "system".
             if role == "developer" and info.family not in ("gpt", "gpt-oss", "unknown"):
                 wire_role = "system"
-            d: dict[str, Any] = {"role": wire_role, "content": _plain_text(msg, i)}
+            d: dict[str, Any] = {"role": wire_role, "content": _system_content(msg, i, info)}
             if msg.name:
                 d["name"] = msg.name
             out.append(d)
+    if info.known and not info.multiple_tool_calls:
+        out = _one_call_per_turn(out)
     return out
 
 
-def _plain_text(msg: Message, i: int) -> str:
-    texts: list[str] = []
+def _system_content(msg: Message, i: int, info: ModelInfo) -> str | list[dict[str, Any]]:
+    """System text: one string, or text blocks when a block carries a cache breakpoint or
+    Claude gets several blocks. Separate blocks are never glued ("ctx1" + "ctx2" would merge
+    words): without blocks they are joined by a blank line."""
+    texts: list[TextPart] = []
     for part in msg.parts:
         if isinstance(part, TextPart):
-            texts.append(part.text)
+            texts.append(part)
         else:
             raise InvalidRequestError(
                 f"message {i} ({msg.role}) may only hold text, got {type(part).__name__}",
                 hint="put images, audio and files in a user message",
             )
-    return "".join(texts)
+    cached = any(t.cache_control for t in texts)
+    if cached or (len(texts) > 1 and info.family == "claude"):
+        return [_text_block(t) for t in texts]
+    return (
+        "\n\n".join(t.text for t in texts if t.text)
+        if len(texts) > 1
+        else (texts[0].text if texts else "")
+    )
+
+
+def _text_block(part: TextPart) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "text", "text": part.text}
+    if part.cache_control:
+        # Claude prompt caching on chat completions: the breakpoint rides on a content block
+        # (a message-level cache_control is ignored: litellm#15943, verified on a workspace).
+        block["cache_control"] = part.cache_control
+    return block
+
+
+def _one_call_per_turn(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Models that take one tool call per assistant turn (databricks-gpt-oss-120b answers
+    400 "Multiple tool calls are not supported."): an assistant turn with several calls and
+    the tool results after it are replayed as consecutive assistant/tool pairs, in call
+    order, ids kept. The turn's text and reasoning stay on the first pair."""
+    result: list[dict[str, Any]] = []
+    i = 0
+    while i < len(out):
+        d = out[i]
+        calls = d.get("tool_calls") if d.get("role") == "assistant" else None
+        if not calls or len(calls) < 2:
+            result.append(d)
+            i += 1
+            continue
+        j = i + 1
+        answers: list[dict[str, Any]] = []
+        while j < len(out) and out[j].get("role") == "tool":
+            answers.append(out[j])
+            j += 1
+        for n, call in enumerate(calls):
+            turn: dict[str, Any] = dict(d) if n == 0 else {"role": "assistant"}
+            if n > 0 and "content" in d:
+                turn["content"] = None
+            turn["tool_calls"] = [call]
+            result.append(turn)
+            for answer in answers:
+                if answer.get("tool_call_id") == call.get("id"):
+                    result.append(answer)
+        # results that answer none of the calls keep their place after the last pair
+        ids = {c.get("id") for c in calls}
+        result.extend(a for a in answers if a.get("tool_call_id") not in ids)
+        i = j
+    return result
 
 
 def _build_user(msg: Message, i: int, info: ModelInfo, counter: list[int]) -> dict[str, Any]:
     parts = msg.parts
     d: dict[str, Any] = {"role": "user"}
-    if all(isinstance(p, TextPart) for p in parts) and len(parts) <= 1:
+    if len(parts) <= 1 and all(isinstance(p, TextPart) and not p.cache_control for p in parts):
         d["content"] = parts[0].text if parts else ""  # type: ignore[union-attr]
     else:
         blocks: list[dict[str, Any]] = []
         for part in parts:
             if isinstance(part, TextPart):
-                blocks.append({"type": "text", "text": part.text})
+                blocks.append(_text_block(part))
             elif isinstance(part, MediaPart):
-                blocks.append(_build_media(part, i, info, counter))
+                media = _build_media(part, i, info, counter)
+                if part.cache_control:
+                    media["cache_control"] = part.cache_control
+                blocks.append(media)
             else:
                 raise InvalidRequestError(
                     f"message {i} (user) cannot hold a {type(part).__name__}",
@@ -513,13 +580,9 @@ def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
         d["content"] = blocks
     else:
         text = "".join(texts)
-        if calls and not text.strip():
-            # Claude rejects empty (and whitespace-only) text beside tool_calls: there the
-            # content key is omitted altogether rather than sent as "", " " or null.
-            if info.family != "claude":
-                d["content"] = None
-        else:
-            d["content"] = text
+        # Claude rejects empty/whitespace text beside tool_calls: there the key is left out.
+        if not (calls and info.family == "claude" and not text.strip()):
+            d["content"] = text if (text or not calls) else None
     if calls:
         d["tool_calls"] = calls
     if msg.name:
