@@ -176,8 +176,29 @@ def _content_parts(content: Any) -> list[Part]:
             raise InvalidRequestError(f"unsupported content item of type {type(block).__name__}")
         part = _content_block(block)
         if part is not None:
+            _take_cache_control(block, part)
             parts.append(part)
     return parts
+
+
+def _take_cache_control(block: Mapping[str, Any], part: Part) -> None:
+    """``cache_control`` on a content block, top level or in ``extras`` (both as
+    ``ChatAnthropic`` accepts them), becomes the part's cache breakpoint."""
+    extras = block.get("extras")
+    cc = block.get("cache_control")
+    if cc is None and isinstance(extras, dict):
+        cc = extras.get("cache_control")
+    if not cc:
+        return
+    if not isinstance(cc, dict) or not isinstance(part, (TextPart, MediaPart)):
+        raise InvalidRequestError(
+            f"cache_control must be a dict such as {{'type': 'ephemeral'}} on a text or media "
+            f"block, got {cc!r}"
+        )
+    part.cache_control = dict(cc)
+    if isinstance(part, TextPart) and part.extras and "cache_control" in part.extras:
+        rest = {k: v for k, v in part.extras.items() if k != "cache_control"}
+        part.extras = rest or None
 
 
 def _content_block(block: Mapping[str, Any]) -> Part | None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
     AudioBlock,
+    CachePoint,
     ChatMessage,
     ChatResponse,
     CompletionResponse,
@@ -35,6 +36,7 @@ from llama_index.core.base.llms.types import (
     VideoBlock,
 )
 
+from core.errors import InvalidRequestError
 from core.params import replay_arguments, tool_from_spec
 from core.types import (
     ChatResponse as NeutralResponse,
@@ -254,6 +256,8 @@ def message_to_neutral(message: ChatMessage) -> Message:
             parts.append(TextPart(block.text, dict(extras) if isinstance(extras, dict) else None))
         elif isinstance(block, ThinkingBlock):
             parts.append(_reasoning_from_block(block))
+        elif isinstance(block, CachePoint):
+            _cache_point(parts, block)
         elif isinstance(block, ToolCallBlock):
             saw_tool_block = True
             cid = block.tool_call_id or ""
@@ -301,6 +305,18 @@ def message_to_neutral(message: ChatMessage) -> Message:
             )
 
     return Message(role=role, parts=parts, name=kw.get("name") if role == "user" else None)  # type: ignore[arg-type]
+
+
+def _cache_point(parts: list[Part], block: CachePoint) -> None:
+    """A ``CachePoint`` marks the content before it as a prompt-cache prefix (as
+    llama-index-llms-anthropic reads it): the breakpoint goes on the preceding part."""
+    target = parts[-1] if parts else None
+    if not isinstance(target, (TextPart, MediaPart)):
+        raise InvalidRequestError(
+            "a CachePoint must follow a text, image or document block in the same message; "
+            "put it right after the content to cache"
+        )
+    target.cache_control = block.cache_control.model_dump(exclude_none=True)
 
 
 def messages_to_neutral(messages: Sequence[ChatMessage]) -> list[Message]:

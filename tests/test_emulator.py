@@ -266,7 +266,11 @@ def test_claude_thinking_gives_signed_reasoning(client):
     assert text["type"] == "text" and "Why is the sky blue?" in text["text"]
     usage = client.post(
         CHAT,
-        json={"model": CLAUDE, "messages": user("x"), "thinking": {"type": "adaptive"}},
+        json={
+            "model": "databricks-claude-sonnet-4-6",
+            "messages": user("x"),
+            "thinking": {"type": "adaptive"},
+        },
     ).json()["usage"]
     assert usage["completion_tokens_details"]["reasoning_tokens"] > 0
 

@@ -123,6 +123,7 @@ class GenRequest:
     json_schema: dict[str, Any] | None = None
     reasoning: bool = False
     signed_reasoning: bool = False
+    hide_reasoning: bool = False  # reasoning happens (tokens, signature) but its text is omitted
     thought_signature: bool = False
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
@@ -393,6 +394,8 @@ def generate(req: GenRequest) -> Plan:
                 f'The user wrote "{snippet}". I will answer briefly and repeat their words.'
             )
         plan.reasoning_tokens = words(plan.reasoning)
+        if req.hide_reasoning:
+            plan.reasoning = ""
         if req.signed_reasoning:
             plan.signature = sign(plan.reasoning, req.signing_key)
 

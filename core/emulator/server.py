@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from core.emulator.endpoints import default_endpoints
+from core.emulator.endpoints import default_endpoints, served_model
 from core.emulator.model import (
     DEFAULT_SIGNING_KEY,
     GenRequest,
@@ -37,6 +37,7 @@ from core.emulator.model import (
     thought_signature,
     words,
 )
+from core.emulator.rules import RuleError, check_chat_rules, hides_adaptive_thinking
 
 try:  # orjson is optional; it makes the load-server path cheaper
     import orjson
@@ -104,6 +105,10 @@ class EmulatorOptions:
     check_modalities: bool = True
     # Serve HTTPS with this ssl.SSLContext (tests of TLS verification and CONNECT proxies).
     ssl_context: Any = None
+    # Refuse what the service refuses per model (core/emulator/rules.py): sampling parameters and
+    # budget thinking on Claude Opus 4.7+, several tool calls in one GPT OSS turn, "" arguments
+    # to Claude...; and hide adaptive thinking text on Opus 4.7+ unless display is summarized.
+    check_model_rules: bool = True
 
 
 @dataclass
@@ -500,8 +505,15 @@ class EmulatorApp:
             )
 
     def _chat_request(self, body: dict[str, Any], model: str) -> GenRequest:
-        family = classify(model)
+        # an endpoint whose name says nothing behaves like the model it serves
+        served = served_model(self._endpoints(), base_model_name(model)) or model
+        family = classify(served)
         opts = self.state.options
+        if opts.check_model_rules:
+            try:
+                check_chat_rules(body, served, family)
+            except RuleError as exc:
+                raise HTTPError(exc.status, exc.message, exc.code) from None
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise HTTPError(400, "'messages' must be a non-empty list.")
@@ -587,7 +599,7 @@ class EmulatorApp:
                 turn.tool_call_id = tcid
             turns.append(turn)
 
-        reasoning, signed, thought = False, False, False
+        reasoning, signed, thought, hidden = False, False, False, False
         max_tokens = body.get("max_tokens")
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise HTTPError(400, "'max_tokens' must be a positive integer.")
@@ -604,6 +616,7 @@ class EmulatorApp:
                             400, "max_tokens must be greater than thinking.budget_tokens."
                         )
                 reasoning, signed = True, True
+                hidden = opts.check_model_rules and hides_adaptive_thinking(served, thinking)
         elif family == "gpt-oss":
             reasoning = True
         elif family == "gemini":
@@ -634,6 +647,7 @@ class EmulatorApp:
             json_schema=schema,
             reasoning=reasoning,
             signed_reasoning=signed,
+            hide_reasoning=hidden,
             thought_signature=thought,
             max_tokens=max_tokens,
             stop=list(stop or []),
