@@ -15,23 +15,23 @@ import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr, ValidationError
-
 from core.accumulator import deltas_from_response
-from core.auth import AuthProvider, normalize_host, resolve_auth
+from core.auth import AuthProvider, normalize_host
+from core.connection import MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES  # re-exported
+from core.connection import encode_json, hide_secrets, open_connection
+from core.connection import settings_from as _settings_from
 from core.endpoints import Route, apps_api_url, resolve_route
 from core.errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
-    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     StreamInterruptedError,
 )
 from core.model_rules import apply_model_rules
 from core.settings import ClientSettings
-from core.transport import HttpTransport, JsonBody
+from core.transport import JsonBody
 from core.types import ChatResponse, Delta, GenerationParams, Message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,8 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.endpoint_config import EndpointConfig
     from core.registry import ModelInfo
 
-# Databricks documents a 10 MB total payload limit for model serving requests.
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json"}
 
@@ -52,32 +50,11 @@ APPS_NEED_OAUTH = (
 )
 
 
-def _settings_from(settings: ClientSettings | None, kwargs: dict[str, Any]) -> ClientSettings:
-    try:
-        if settings is None:
-            return ClientSettings(**kwargs)
-        if not kwargs:
-            return settings
-        values = {name: getattr(settings, name) for name in type(settings).model_fields}
-        values.update(kwargs)
-        return ClientSettings(**values)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
-
-
 class DatabricksChatClient:
     """Chat with one Databricks model: ``complete``/``acomplete``, ``stream``/``astream``."""
 
     def __init__(self, settings: ClientSettings | None = None, **kwargs: Any) -> None:
-        # Raw secrets in kwargs become SecretStr at once: this frame's locals show up in
-        # traceback summaries (capture_locals) if anything below raises.
-        for key in ("token", "client_secret"):
-            if isinstance(kwargs.get(key), str):
-                kwargs[key] = SecretStr(kwargs[key])
+        hide_secrets(kwargs)
         self.settings: ClientSettings = _settings_from(settings, kwargs)
         s = self.settings
         if not s.model:
@@ -86,19 +63,18 @@ class DatabricksChatClient:
                 "('system.ai.<model>') or 'apps/<app-name>'"
             )
         self.model: str = s.model
-        resolved = resolve_auth(s)
-        self.host: str = resolved.host
-        self.auth: AuthProvider = resolved.provider
-        self.auth_source: str = resolved.source
+        conn = open_connection(s)
+        self.host: str = conn.host
+        self.auth: AuthProvider = conn.auth
+        self.auth_source: str = conn.auth_source
         from core.registry import lookup_model
 
         self.info: ModelInfo = lookup_model(s.model)
-        base_url = normalize_host(s.base_url) if s.base_url else None
         self._route: Route = resolve_route(
             s.model,
             host=self.host,
             endpoint_kind=s.endpoint_kind,
-            base_url=base_url,
+            base_url=conn.base_url,
             use_responses_api=s.use_responses_api,
             registry_api=self.info.api,
             api=s.api,
@@ -109,19 +85,7 @@ class DatabricksChatClient:
                 f"{s.model!r} is a Databricks App but the configured credentials are a "
                 f"{self.auth.method} ({self.auth_source}). {APPS_NEED_OAUTH}"
             )
-        self.http = HttpTransport(
-            auth=self.auth,
-            timeout=s.timeout,
-            max_retries=s.max_retries,
-            kind=s.transport,
-            adapter=s.adapter,
-            extra_headers=s.extra_headers,
-            proxy=s.proxy.get_secret_value() if s.proxy is not None else None,
-            verify=s.verify,
-        )
-        self.http.allow_url(self.host)
-        if base_url:
-            self.http.allow_url(base_url)
+        self.http = conn.http
         # Names that say nothing (my-claude, external or provisioned-throughput endpoints): the
         # endpoint's configuration names the served model, read once before the first request.
         self._info_pending = not self.info.known and self._route.kind in ("serving", "invocations")
@@ -178,18 +142,11 @@ class DatabricksChatClient:
         return codec
 
     def _encode(self, body: dict[str, Any]) -> bytes:
-        try:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError(f"the request body is not JSON-serializable: {exc}") from None
-        if len(content) > MAX_PAYLOAD_BYTES:
-            raise InvalidRequestError(
-                f"the request is {len(content) / 1_048_576:.1f} MB; Databricks model serving "
-                f"accepts at most {MAX_PAYLOAD_BYTES // 1_048_576} MB per request",
-                hint="send images/audio/video as https:// URLs instead of inline data, or fewer "
-                "of them",
-            )
-        return content
+        return encode_json(
+            body,
+            hint="send images/audio/video as https:// URLs instead of inline data, or fewer "
+            "of them",
+        )
 
     def _prepare(
         self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
