@@ -21,6 +21,10 @@ the Unity AI Gateway pages document no gateway path for Open Responses, so a Uni
 with a non-OpenAI model on the Responses format is a configuration error naming the way out.
 ``api="gemini"`` is Google's own ``generateContent`` format, which Databricks serves through the
 AI Gateway only (streaming: ``:streamGenerateContent?alt=sse``).
+
+Embeddings (:func:`resolve_embeddings_route`) follow the same table with ``/embeddings`` as the
+tail (the AI Gateway serves ``/ai-gateway/mlflow/v1/embeddings`` for ``system.ai.*`` names);
+``/invocations`` takes ``{"input": ...}`` without a model. Apps serve no embeddings.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from urllib.parse import quote
 
 from core.errors import ConfigurationError
 
-Api = Literal["chat", "responses", "open-responses", "gemini"]
+Api = Literal["chat", "responses", "open-responses", "gemini", "embeddings"]
 RouteKind = Literal["gateway", "serving", "invocations", "openai", "app"]
 API_SETTINGS = ("chat", "responses", "open-responses", "gemini")
 
@@ -252,3 +256,22 @@ def _gemini_route(
 
 def apps_api_url(host: str, app_name: str) -> str:
     return f"{host}/api/2.0/apps/{quote(app_name, safe='')}"
+
+
+def resolve_embeddings_route(
+    model: str, *, host: str, endpoint_kind: str | None = None, base_url: str | None = None
+) -> Route:
+    """Where an embeddings request for ``model`` goes: the chat rules with ``/embeddings``."""
+    model = (model or "").strip()
+    if not model:
+        raise ConfigurationError("no model given: pass the embedding endpoint or UC model name")
+    if model.startswith("apps/"):
+        raise ConfigurationError(
+            f"{model!r} is a Databricks App; apps serve agents, not embeddings. Use an "
+            "embedding endpoint such as 'databricks-gte-large-en'"
+        )
+    route = resolve_route(model, host=host, endpoint_kind=endpoint_kind, base_url=base_url)
+    url = route.url
+    if route.kind != "invocations":
+        url = url[: -len("/chat/completions")] + "/embeddings"
+    return Route(url=url, api="embeddings", send_model=route.send_model, kind=route.kind, model=model)

@@ -33,6 +33,13 @@ FOUNDATION_MODELS = (
     "databricks-gemma-3-12b",
 )
 
+# pay-per-token embedding models (task llm/v1/embeddings; served by core/emulator/embeddings.py)
+EMBEDDING_MODELS = (
+    "databricks-gte-large-en",
+    "databricks-bge-large-en",
+    "databricks-qwen3-embedding-0-6b",
+)
+
 # name -> (provider, provider's model name) of the external-model endpoints
 EXTERNAL_MODELS = {
     "my-claude": ("anthropic", "claude-opus-4-7"),
@@ -75,7 +82,8 @@ def _endpoint(
 
 def default_endpoints() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for name in FOUNDATION_MODELS:
+    tasks = [(n, "llm/v1/chat") for n in FOUNDATION_MODELS]
+    for name, task in tasks + [(n, "llm/v1/embeddings") for n in EMBEDDING_MODELS]:
         entity: dict[str, Any] = {
             "name": name,
             "entity_name": f"system.ai.{name}",
@@ -85,7 +93,7 @@ def default_endpoints() -> list[dict[str, Any]]:
                 "docs": _FM_DOCS,
             },
         }
-        out.append(_endpoint(len(out), name, "llm/v1/chat", entity, "FOUNDATION_MODEL_API"))
+        out.append(_endpoint(len(out), name, task, entity, "FOUNDATION_MODEL_API"))
     for name, (provider, model) in EXTERNAL_MODELS.items():
         entity = {
             "name": f"{name}-entity",

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from core.emulator import embeddings
 from core.emulator.endpoints import default_endpoints, served_model
 from core.emulator.model import (
     DEFAULT_SIGNING_KEY,
@@ -228,6 +229,7 @@ class EmulatorApp:
         open_responses.register(self, r)
         app.on_cleanup.append(self._cleanup)
         self.app = app
+        embeddings.register(self)
 
     def add_catch_all(self) -> None:
         """Unknown paths get a Databricks-style JSON 404 (registered last, at start)."""
@@ -469,7 +471,10 @@ class EmulatorApp:
         return await self._chat_like(request, None)
 
     async def invocations(self, request: web.Request) -> web.StreamResponse:
-        return await self._chat_like(request, request.match_info["name"])
+        name = request.match_info["name"]
+        if embeddings.is_embedding_endpoint(name):
+            return await embeddings.handle(self, request, path_model=name)
+        return await self._chat_like(request, name)
 
     async def _chat_like(self, request: web.Request, path_model: str | None) -> web.StreamResponse:
         raw, parsed = await self._record(request)
