@@ -48,12 +48,14 @@ def settings_from_aliases(
     use_ai_gateway: bool | None = None,
     use_ai_gateway_native_api: bool | None = None,
     environ: Mapping[str, str] | None = None,
+    target_uri_deprecated: bool = True,
 ) -> dict[str, Any]:
     """``host``/``base_url``/``endpoint_kind``/``profile`` after applying the aliases (only
     the keys that have a value). Contradictions raise :class:`ConfigurationError`."""
     env = os.environ if environ is None else environ
     if target_uri:
-        warnings.warn(TARGET_URI_DEPRECATED, DeprecationWarning, stacklevel=4)
+        if target_uri_deprecated:  # databricks-langchain's DatabricksEmbeddings still uses it
+            warnings.warn(TARGET_URI_DEPRECATED, DeprecationWarning, stacklevel=4)
         if workspace_client is not None:
             raise ConfigurationError(
                 "Cannot specify both 'workspace_client' and 'target_uri'. "

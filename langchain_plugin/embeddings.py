@@ -13,7 +13,20 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from core.endpoints import is_uc_name
-from langchain_plugin.workspace import workspace_kwargs
+from core.params import header_map
+
+# Settings handed to the core client as they are (None means "let the core decide").
+_CLIENT_FIELDS = (
+    "client_id",
+    "config_file",
+    "auth_type",
+    "token_provider",
+    "workspace_client",
+    "timeout",
+    "max_retries",
+    "token",
+    "client_secret",
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.embeddings import DatabricksEmbeddingsClient, EmbeddingUsage
@@ -64,6 +77,10 @@ class DatabricksEmbeddings(BaseModel, Embeddings):
     endpoint_kind: str | None = None
     """``"serving"`` (``/serving-endpoints/embeddings``), ``"gateway"``, ``"invocations"`` or
     ``"openai"``; default: gateway for UC names, else serving (invocations with ``endpoint=``)."""
+    use_ai_gateway: bool | None = None
+    """``True``: Unity AI Gateway (``/ai-gateway/mlflow/v1/embeddings``); ``False``: serving."""
+    default_headers: dict[str, Any] | None = Field(default=None, repr=False)
+    """HTTP headers sent with every request."""
     target_uri: str | None = None
     """databricks-langchain compatibility: ``"databricks"``, ``"databricks://<profile>"`` or a
     workspace URL."""
@@ -89,16 +106,37 @@ class DatabricksEmbeddings(BaseModel, Embeddings):
                 kwargs[key] = SecretStr(kwargs[key])
         compat_endpoint = "endpoint" in kwargs and "model" not in kwargs
         super().__init__(**kwargs)
+        from core.compat import settings_from_aliases
         from core.embeddings import DatabricksEmbeddingsClient
 
-        kw = {"model": self.model, "adapter": "langchain", **workspace_kwargs(self)}
-        kind = self.endpoint_kind
-        if kind is None and compat_endpoint and not self.base_url and not is_uc_name(self.model):
-            kind = "invocations"  # the path databricks-langchain (MLflow deployments) used
-        if kind is not None:
-            kw["endpoint_kind"] = kind
+        kw: dict[str, Any] = settings_from_aliases(
+            host=self.host,
+            base_url=self.base_url,
+            endpoint_kind=self.endpoint_kind,
+            profile=self.databricks_profile,
+            workspace_client=self.workspace_client,
+            target_uri=self.target_uri,
+            use_ai_gateway=self.use_ai_gateway,
+            target_uri_deprecated=False,
+        )
+        if (
+            compat_endpoint
+            and not {"endpoint_kind", "base_url"} & set(kw)
+            and not is_uc_name(self.model)
+        ):
+            kw["endpoint_kind"] = "invocations"  # the path databricks-langchain (MLflow) used
+        for name in _CLIENT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                kw[name] = value
+        if self.default_headers:
+            kw["extra_headers"] = header_map(self.default_headers, "default_headers")
         self._client = DatabricksEmbeddingsClient(
-            batch_size=self.batch_size, max_concurrency=self.max_concurrency, **kw
+            model=self.model,
+            adapter="langchain",
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            **kw,
         )
 
     @property

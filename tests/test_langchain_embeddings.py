@@ -146,3 +146,19 @@ def test_secrets_stay_out_of_repr_and_dumps(emulator: Any) -> None:
     emb = make(emulator)
     assert emulator.token not in repr(emb)
     assert emulator.token not in emb.model_dump_json()
+
+
+def test_use_ai_gateway_and_default_headers(emulator: Any) -> None:
+    emulator.clear_requests()
+    emb = make(emulator, use_ai_gateway=True, default_headers={"X-Team": "search"})
+    emb.embed_query("x")
+    req = emulator.requests[-1]
+    assert req.path == "/ai-gateway/mlflow/v1/embeddings"
+    assert req.headers["X-Team"] == "search"
+    with pytest.raises(InvalidRequestError, match="default_headers"):
+        make(emulator, default_headers={"X-Bad": 1})
+
+
+def test_target_uri_is_not_deprecated_here(emulator: Any, recwarn: pytest.WarningsRecorder) -> None:
+    DatabricksEmbeddings(endpoint="databricks-gte-large-en", target_uri=emulator.host, token=emulator.token)
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
