@@ -71,6 +71,11 @@ class DatabricksEmbeddingsClient:
                 "'databricks-gte-large-en') or a Unity Catalog name ('system.ai.gte-large-en')"
             )
         self.model: str = s.model
+        if s.use_responses_api or s.api is not None:
+            raise ConfigurationError(
+                "api/use_responses_api choose a chat wire format; embeddings have one "
+                "(input -> vectors): leave them unset"
+            )
         self.info: EmbeddingModelInfo = lookup_embedding_model(s.model)
         _refuse_chat_model(s.model, self.info)
         self.route: Route = resolve_embeddings_route(

@@ -84,6 +84,13 @@ def test_apps_and_empty_model_are_refused() -> None:
         DatabricksEmbeddingsClient(host=HOST, token="dapi-x")
 
 
+def test_chat_format_settings_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="leave them unset"):
+        client(use_responses_api=True)
+    with pytest.raises(ConfigurationError, match="leave them unset"):
+        client(api="chat")
+
+
 def test_a_known_chat_model_is_refused_before_credentials() -> None:
     with pytest.raises(ConfigurationError, match="chat model") as info:
         DatabricksEmbeddingsClient(model="databricks-claude-sonnet-4-5")  # no host: not needed
