@@ -13,7 +13,7 @@ import json
 import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.accumulator import deltas_from_response
 from core.auth import AuthProvider, normalize_host
@@ -35,7 +35,7 @@ from core.transport import JsonBody
 from core.types import ChatResponse, Delta, GenerationParams, Message
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.codecs.base import Codec
+    from core.codecs.base import Codec, StreamDecoding
     from core.endpoint_config import EndpointConfig
     from core.registry import ModelInfo
 
@@ -156,7 +156,7 @@ class DatabricksChatClient:
         for note in notes:
             if note.key not in self._warned:
                 self._warned.add(note.key)
-                warnings.warn(note.message, UserWarning, stacklevel=4)
+                warnings.warn(note.message, UserWarning, stacklevel=5)  # via _call
         body = codec.build_request(
             messages,
             params,
@@ -215,67 +215,58 @@ class DatabricksChatClient:
                 registry_api=info.api,
             )
 
+    def _app_lookup_url(self) -> str | None:
+        """The Apps API URL to read first: for an app whose URL is not known yet, else None."""
+        if self._route.kind != "app" or self._app_url is not None:
+            return None
+        assert self._route.app_name is not None
+        return apps_api_url(self.host, self._route.app_name)
+
     def _resolve(self) -> Route:
         if self._info_pending:
             from core.endpoint_config import endpoint_config
 
             self._learn_info(endpoint_config(self.http, self.host, self.model))
-        if self._route.kind != "app":
-            return self._route
-        if self._app_url is None:
-            assert self._route.app_name is not None
+        url = self._app_lookup_url()
+        if url is not None:
             try:
-                data = self.http.request_json(
-                    "GET", apps_api_url(self.host, self._route.app_name), headers=_JSON_HEADERS
-                )
+                data = self.http.request_json("GET", url, headers=_JSON_HEADERS)
             except APIError as exc:
                 raise self._apps_lookup_error(exc) from None
             self._set_app_url(data)
-        assert self._app_url is not None
-        return self._route.with_app_url(self._app_url)
+        return self.route
 
     async def _aresolve(self) -> Route:
         if self._info_pending:
             from core.endpoint_config import aendpoint_config
 
             self._learn_info(await aendpoint_config(self.http, self.host, self.model))
-        if self._route.kind != "app":
-            return self._route
-        if self._app_url is None:
-            assert self._route.app_name is not None
+        url = self._app_lookup_url()
+        if url is not None:
             try:
-                data = await self.http.arequest_json(
-                    "GET", apps_api_url(self.host, self._route.app_name), headers=_JSON_HEADERS
-                )
+                data = await self.http.arequest_json("GET", url, headers=_JSON_HEADERS)
             except APIError as exc:
                 raise self._apps_lookup_error(exc) from None
             self._set_app_url(data)
-        assert self._app_url is not None
-        return self._route.with_app_url(self._app_url)
+        return self.route
 
-    def _route_error(self, route: Route, exc: APIError) -> APIError:
-        if route.kind != "app":
-            return exc
-        name, status = route.app_name, exc.status_code
-        common: dict[str, Any] = {
-            "status_code": status,
-            "error_code": exc.error_code,
-            "request_id": exc.request_id,
-        }
-        if status in (404, 405):
-            return NotFoundError(
-                f"the Databricks App {name!r} does not implement POST /responses (HTTP {status} "
-                f"from {route.url}); the app must serve a ResponsesAgent",
-                **common,
-            )
-        if status == 403:
-            return PermissionDeniedError(
-                f"the caller lacks CAN_USE on the Databricks App {name!r} ({exc.message})",
-                **common,
-            )
-        if status == 401:
-            return AuthenticationError(exc.message, hint=APPS_NEED_OAUTH, **common)
-        return exc
+    def _call(
+        self,
+        route: Route,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+    ) -> _Call:
+        """Everything about one request that is decided before it is sent (bad input raises)."""
+        codec, content = self._prepare(route, messages, params, stream=stream)
+        return _Call(
+            route,
+            codec,
+            content,
+            _with(headers, _SSE_HEADERS if stream else _JSON_HEADERS),
+            codec.StreamDecoder() if stream else None,
+        )
 
     # -- public API ------------------------------------------------------------------------
     def complete(
@@ -286,16 +277,14 @@ class DatabricksChatClient:
         headers: Mapping[str, str] | None = None,
     ) -> ChatResponse:
         """One answer. ``headers`` are extra HTTP headers for this call only."""
-        route = self._resolve()
-        codec, content = self._prepare(route, messages, params, stream=False)
+        call = self._call(self._resolve(), messages, params, headers, stream=False)
         try:
             data = self.http.request_json(
-                "POST", route.url, content=content, headers=_with(headers, _JSON_HEADERS)
+                "POST", call.route.url, content=call.content, headers=call.headers
             )
         except APIError as exc:
-            raise self._route_error(route, exc) from None
-        result: ChatResponse = codec.parse_response(data)
-        return result
+            raise call.error(exc) from None
+        return call.parse(data)
 
     async def acomplete(
         self,
@@ -304,16 +293,14 @@ class DatabricksChatClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> ChatResponse:
-        route = await self._aresolve()
-        codec, content = self._prepare(route, messages, params, stream=False)
+        call = self._call(await self._aresolve(), messages, params, headers, stream=False)
         try:
             data = await self.http.arequest_json(
-                "POST", route.url, content=content, headers=_with(headers, _JSON_HEADERS)
+                "POST", call.route.url, content=call.content, headers=call.headers
             )
         except APIError as exc:
-            raise self._route_error(route, exc) from None
-        result: ChatResponse = codec.parse_response(data)
-        return result
+            raise call.error(exc) from None
+        return call.parse(data)
 
     def stream(
         self,
@@ -322,34 +309,22 @@ class DatabricksChatClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Iterator[Delta]:
-        route = self._resolve()
-        codec, content = self._prepare(route, messages, params, stream=True)
-        decoder = codec.StreamDecoder()
+        call = self._call(self._resolve(), messages, params, headers, stream=True)
         events = self.http.stream_events(
-            route.url_for(True), content=content, headers=_with(headers, _SSE_HEADERS)
+            call.route.url_for(True), content=call.content, headers=call.headers
         )
         try:
-            while True:
+            while not call.finished:
                 try:
                     item = next(events)
                 except StopIteration:
                     break
                 except APIError as exc:
-                    raise self._route_error(route, exc) from None
-                if isinstance(item, JsonBody):
-                    yield from deltas_from_response(_parse_json_body(codec, item.body))
-                    return
-                yield from decoder.feed(item)
-                if decoder.done:
-                    break
+                    raise call.error(exc) from None
+                yield from call.feed(item)
         finally:
             events.close()
-        if not decoder.done:
-            raise StreamInterruptedError(
-                f"the stream from {route.url} ended without its terminal event; "
-                "what arrived before was delivered"
-            )
-        yield from decoder.close()
+        yield from call.close()
 
     async def astream(
         self,
@@ -358,36 +333,23 @@ class DatabricksChatClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Delta]:
-        route = await self._aresolve()
-        codec, content = self._prepare(route, messages, params, stream=True)
-        decoder = codec.StreamDecoder()
+        call = self._call(await self._aresolve(), messages, params, headers, stream=True)
         events = self.http.astream_events(
-            route.url_for(True), content=content, headers=_with(headers, _SSE_HEADERS)
+            call.route.url_for(True), content=call.content, headers=call.headers
         )
         try:
-            while True:
+            while not call.finished:
                 try:
                     item = await events.__anext__()
                 except StopAsyncIteration:
                     break
                 except APIError as exc:
-                    raise self._route_error(route, exc) from None
-                if isinstance(item, JsonBody):
-                    for delta in deltas_from_response(_parse_json_body(codec, item.body)):
-                        yield delta
-                    return
-                for delta in decoder.feed(item):
+                    raise call.error(exc) from None
+                for delta in call.feed(item):
                     yield delta
-                if decoder.done:
-                    break
         finally:
             await events.aclose()
-        if not decoder.done:
-            raise StreamInterruptedError(
-                f"the stream from {route.url} ended without its terminal event; "
-                "what arrived before was delivered"
-            )
-        for delta in decoder.close():
+        for delta in call.close():
             yield delta
 
     def close(self) -> None:
@@ -407,6 +369,86 @@ class DatabricksChatClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class _Call:
+    """One request's decisions, written once for the client's sync and async drivers (which
+    differ only in awaiting the transport): where it goes, what an HTTP error there means, and
+    how the answer, or each event of a stream, becomes neutral results."""
+
+    __slots__ = ("route", "codec", "content", "headers", "decoder", "answered", "finished")
+
+    def __init__(
+        self,
+        route: Route,
+        codec: Codec,
+        content: bytes,
+        headers: Mapping[str, str],
+        decoder: StreamDecoding | None,
+    ) -> None:
+        self.route = route
+        self.codec = codec
+        self.content = content
+        self.headers = headers
+        self.decoder = decoder
+        self.answered = False  # a stream request answered with one JSON body
+        self.finished = False  # a stream's terminal event (or a whole JSON body) was seen
+
+    def error(self, exc: APIError) -> APIError:
+        return _route_error(self.route, exc)
+
+    def parse(self, data: Any) -> ChatResponse:
+        result: ChatResponse = self.codec.parse_response(data)
+        return result
+
+    # -- streams ---------------------------------------------------------------------------
+    def feed(self, item: str | JsonBody) -> list[Delta]:
+        """The deltas of one stream event (a whole JSON body: the deltas of that answer)."""
+        decoder = cast("StreamDecoding", self.decoder)
+        if isinstance(item, JsonBody):
+            self.answered = self.finished = True
+            return deltas_from_response(_parse_json_body(self.codec, item.body))
+        out = decoder.feed(item)
+        self.finished = decoder.done
+        return out
+
+    def close(self) -> list[Delta]:
+        """The held-back deltas at the end; a stream cut short of its terminal event raises."""
+        if self.answered:
+            return []
+        decoder = cast("StreamDecoding", self.decoder)
+        if not decoder.done:
+            raise StreamInterruptedError(
+                f"the stream from {self.route.url} ended without its terminal event; "
+                "what arrived before was delivered"
+            )
+        return decoder.close()
+
+
+def _route_error(route: Route, exc: APIError) -> APIError:
+    """What an HTTP error from an app route means for the caller (other routes: unchanged)."""
+    if route.kind != "app":
+        return exc
+    name, status = route.app_name, exc.status_code
+    common: dict[str, Any] = {
+        "status_code": status,
+        "error_code": exc.error_code,
+        "request_id": exc.request_id,
+    }
+    if status in (404, 405):
+        return NotFoundError(
+            f"the Databricks App {name!r} does not implement POST /responses (HTTP {status} "
+            f"from {route.url}); the app must serve a ResponsesAgent",
+            **common,
+        )
+    if status == 403:
+        return PermissionDeniedError(
+            f"the caller lacks CAN_USE on the Databricks App {name!r} ({exc.message})",
+            **common,
+        )
+    if status == 401:
+        return AuthenticationError(exc.message, hint=APPS_NEED_OAUTH, **common)
+    return exc
 
 
 def _with(extra: Mapping[str, str] | None, ours: dict[str, str]) -> Mapping[str, str]:

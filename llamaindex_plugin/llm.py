@@ -58,7 +58,7 @@ from llamaindex_plugin.convert import (
     messages_to_neutral,
     tools_to_neutral,
 )
-from llamaindex_plugin.stream import StreamFolder
+from llamaindex_plugin.stream import afold, fold
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_index.core.prompts import BasePromptTemplate
@@ -366,17 +366,7 @@ class Databricks(FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         neutral = messages_to_neutral(messages)
         call = self._call(kwargs)
-        client = self._client
-
-        def gen() -> ChatResponseGen:
-            folder = StreamFolder()
-            for delta in client.stream(neutral, call.params, headers=call.headers):
-                chunk = folder.feed(delta)
-                if chunk is not None:
-                    yield chunk
-            yield folder.final()
-
-        return gen()
+        return fold(self._client.stream(neutral, call.params, headers=call.headers))
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -392,17 +382,7 @@ class Databricks(FunctionCallingLLM):
     ) -> CompletionResponseGen:
         neutral = self._prompt_messages(prompt)
         call = self._call(kwargs)
-        client = self._client
-
-        def gen() -> CompletionResponseGen:
-            folder = StreamFolder(completion=True)
-            for delta in client.stream(neutral, call.params, headers=call.headers):
-                chunk = folder.feed(delta)
-                if chunk is not None:
-                    yield chunk
-            yield folder.final()
-
-        return gen()
+        return fold(self._client.stream(neutral, call.params, headers=call.headers), True)
 
     # ----------------------------------------------------------------------------------------
     # Chat / completion, async (core's native async; no threads)
@@ -421,17 +401,7 @@ class Databricks(FunctionCallingLLM):
     ) -> ChatResponseAsyncGen:
         neutral = messages_to_neutral(messages)
         call = self._call(kwargs)
-        client = self._client
-
-        async def gen() -> ChatResponseAsyncGen:
-            folder = StreamFolder()
-            async for delta in client.astream(neutral, call.params, headers=call.headers):
-                chunk = folder.feed(delta)
-                if chunk is not None:
-                    yield chunk
-            yield folder.final()
-
-        return gen()
+        return afold(self._client.astream(neutral, call.params, headers=call.headers))
 
     @llm_completion_callback()
     async def acomplete(
@@ -449,17 +419,7 @@ class Databricks(FunctionCallingLLM):
     ) -> CompletionResponseAsyncGen:
         neutral = self._prompt_messages(prompt)
         call = self._call(kwargs)
-        client = self._client
-
-        async def gen() -> CompletionResponseAsyncGen:
-            folder = StreamFolder(completion=True)
-            async for delta in client.astream(neutral, call.params, headers=call.headers):
-                chunk = folder.feed(delta)
-                if chunk is not None:
-                    yield chunk
-            yield folder.final()
-
-        return gen()
+        return afold(self._client.astream(neutral, call.params, headers=call.headers), True)
 
     # ----------------------------------------------------------------------------------------
     # Tools

@@ -9,6 +9,7 @@ whether it started the part); this module only builds LlamaIndex's cumulative
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -23,7 +24,7 @@ from core.accumulator import StreamAccumulator
 from core.types import Delta, ReasoningDelta, ServerToolDelta, TextDelta, ToolCallDelta
 from llamaindex_plugin.convert import chat_response, completion_response, parts_to_message
 
-__all__ = ["StreamFolder"]
+__all__ = ["StreamFolder", "afold", "fold"]
 
 
 class StreamFolder:
@@ -92,3 +93,23 @@ class StreamFolder:
         if self.completion:
             return completion_response(response, delta="")
         return chat_response(response, delta="")
+
+
+def fold(deltas: Iterator[Delta], completion: bool = False) -> Iterator[Any]:
+    """The sync driver: each delta's response as it comes, then the final one."""
+    folder = StreamFolder(completion)
+    for delta in deltas:
+        chunk = folder.feed(delta)
+        if chunk is not None:
+            yield chunk
+    yield folder.final()
+
+
+async def afold(deltas: AsyncIterator[Delta], completion: bool = False) -> AsyncIterator[Any]:
+    """The async driver: the same as :func:`fold`, awaiting the deltas."""
+    folder = StreamFolder(completion)
+    async for delta in deltas:
+        chunk = folder.feed(delta)
+        if chunk is not None:
+            yield chunk
+    yield folder.final()
