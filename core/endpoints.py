@@ -153,6 +153,12 @@ def resolve_route(
         api=api, use_responses_api=use_responses_api, registry_api=registry_api, family=family
     )
     if chosen == "gemini":
+        if family not in (None, "gemini", "unknown"):
+            raise ConfigurationError(
+                f"api='gemini' is Google's own API, for Gemini models; {model!r} is a "
+                f"{family} model",
+                hint="use api='chat' (or 'responses') for it",
+            )
         return _gemini_route(model, host=host, endpoint_kind=endpoint_kind, base_url=base_url)
     tail = _TAILS[chosen]
 

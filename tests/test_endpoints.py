@@ -265,6 +265,7 @@ def test_gemini_streams_to_stream_generate_content():
         ("databricks-claude-sonnet-4-5", {"api": "chat", "use_responses_api": True}, "contradicts"),
         ("databricks-claude-sonnet-4-5", {"api": "soap"}, "unknown api"),
         ("apps/my-app", {"api": "gemini"}, "Responses API only"),
+        ("system.ai.claude-sonnet-4-5", {"api": "gemini"}, "for Gemini models"),
     ],
 )  # fmt: skip
 def test_api_configuration_errors(model, kw, match):

@@ -2,7 +2,8 @@
 
 ``core.codecs.chat`` speaks chat completions (AI Gateway, serving endpoints, ``/invocations``,
 any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API, and
-``core.codecs.open_responses`` the same format for non-OpenAI providers. Each
+``core.codecs.open_responses`` the same format for non-OpenAI providers, ``core.codecs.gemini``
+Google's native ``generateContent``. Each
 meets :class:`core.codecs.base.Codec`; :func:`codec_for` is the one place that maps a route's
 API kind to its codec (imported on first use, so ``import core`` stays cheap).
 """
@@ -29,8 +30,12 @@ def codec_for(api: str) -> Codec:
         from core.codecs import open_responses
 
         return open_responses
+    if api == "gemini":
+        from core.codecs import gemini
+
+        return gemini
     raise ValueError(
-        f"unknown API kind {api!r} (expected 'chat', 'responses' or 'open-responses')"
+        f"unknown API kind {api!r} (expected 'chat', 'responses', 'open-responses' or 'gemini')"
     )
 
 

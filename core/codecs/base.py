@@ -60,7 +60,8 @@ class Codec(Protocol):
 
 if TYPE_CHECKING:  # pragma: no cover - mypy checks every codec module against the contract
     from core.codecs import chat as _chat
+    from core.codecs import gemini as _gemini
     from core.codecs import open_responses as _open_responses
     from core.codecs import responses as _responses
 
-    _checked: tuple[Codec, ...] = (_chat, _responses, _open_responses)
+    _checked: tuple[Codec, ...] = (_chat, _responses, _open_responses, _gemini)

@@ -224,9 +224,10 @@ class EmulatorApp:
         r.add_post("/apps-proxy/{name}/responses", self.app_responses)
         r.add_post("/oidc/v1/token", self.oidc_token)
         r.add_get("/api/2.0/preview/scim/v2/Me", self.me)
-        from core.emulator import open_responses  # surfaces in their own modules
+        from core.emulator import gemini, open_responses  # surfaces in their own modules
 
         open_responses.register(self, r)
+        gemini.register(self, r)
         app.on_cleanup.append(self._cleanup)
         self.app = app
         embeddings.register(self)
