@@ -296,31 +296,14 @@ def _transport(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from core.registry import lookup_model
+    from core.model_report import endpoint_row
 
     resolved, http = _transport(args)
     try:
         data = http.request_json("GET", f"{resolved.host}/api/2.0/serving-endpoints")
     finally:
         http.close()
-    rows = []
-    for ep in (data or {}).get("endpoints") or []:
-        name = str(ep.get("name", ""))
-        info = lookup_model(name)
-        state = (ep.get("state") or {}).get("ready", "")
-        rows.append(
-            {
-                "name": name,
-                "task": ep.get("task") or "",
-                "state": state,
-                "family": info.family if info.known else "",
-                "reasoning": (info.reasoning or "") if info.known else "",
-                "context_window": info.context_window if info.known else None,
-                "inputs": ",".join(info.input_modalities) if info.known else "",
-                "api": info.api if info.known else "",
-                "known": info.known,
-            }
-        )
+    rows = [endpoint_row(ep) for ep in (data or {}).get("endpoints") or [] if isinstance(ep, dict)]
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -329,6 +312,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         print("No serving endpoints found.")
         return 0
     headers = ["NAME", "TASK", "STATE", "FAMILY", "REASONING", "CONTEXT", "INPUTS", "API"]
+    headers += ["SERVES", "RULES"]
     table = [
         [
             r["name"],
@@ -339,6 +323,8 @@ def cmd_models(args: argparse.Namespace) -> int:
             str(r["context_window"] or "-"),
             r["inputs"] or "-",
             r["api"] or "-",
+            r["serves"] or "-",
+            r["rules"] or "-",
         ]
         for r in rows
     ]

@@ -130,6 +130,24 @@ def test_models_joins_registry(pat_env, capsys):
     assert agent["task"] == "agent/v1/responses" and agent["known"] is False
 
 
+def test_models_shows_served_model_and_rules(pat_env, capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    ext = rows["my-claude"]  # an opaque name: rules come from the served external model
+    assert ext["serves"] == "anthropic:claude-opus-4-7" and ext["known"]
+    assert ext["rejected_params"] == ["temperature", "top_p", "top_k"]
+    assert ext["thinking"] == ["adaptive"] and ext["rules_from"].startswith("claude-opus-4-7")
+    pt = rows["my-llama-pt"]
+    assert pt["serves"] == "system.ai.meta_llama_v3_3_70b_instruct" and pt["family"] == "llama"
+    oss = rows["databricks-gpt-oss-120b"]
+    assert oss["multiple_tool_calls"] is False and "1 tool call/turn" in oss["rules"]
+    assert rows["my-chat-agent"]["known"] is False and rows["my-chat-agent"]["rules"] == ""
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("my-claude "))
+    assert "anthropic:claude-opus-4-7" in line and "no temperature/top_p/top_k" in line
+
+
 def test_auth_pat_is_masked(pat_env, capsys):
     assert main(["auth"]) == 0
     out = capsys.readouterr().out
