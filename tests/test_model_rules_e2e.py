@@ -245,54 +245,30 @@ def test_unreadable_endpoint_config_stays_permissive(emu):
 
 
 # -- 2. agent-loop histories ---------------------------------------------------------------------
+def _raw_call(cid: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": cid, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
 def two_calls_history(adapter: str, args_b: str = "{}") -> list[Any]:
+    """A turn with two tool calls (the second's raw arguments ``args_b``) and both results."""
+    raw = [
+        _raw_call("call_a", "get_weather", '{"city": "Paris"}'),
+        _raw_call("call_b", "get_time", args_b),
+    ]
     if adapter == "langchain":
+        parsed = [
+            {"id": "call_a", "name": "get_weather", "args": {"city": "Paris"}},
+            {"id": "call_b", "name": "get_time", "args": {}},
+        ]
         return [
             HumanMessage("weather and time in Paris"),
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {"id": "call_a", "name": "get_weather", "args": {"city": "Paris"}},
-                    {"id": "call_b", "name": "get_time", "args": {}},
-                ],
-                additional_kwargs={
-                    "tool_calls": [
-                        {
-                            "id": "call_a",
-                            "type": "function",
-                            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                        },
-                        {
-                            "id": "call_b",
-                            "type": "function",
-                            "function": {"name": "get_time", "arguments": args_b},
-                        },
-                    ]
-                },
-            ),
+            AIMessage(content="", tool_calls=parsed, additional_kwargs={"tool_calls": raw}),
             ToolMessage("sunny", tool_call_id="call_a"),
             ToolMessage("noon", tool_call_id="call_b"),
         ]
     return [
         ChatMessage(role="user", content="weather and time in Paris"),
-        ChatMessage(
-            role="assistant",
-            content="",
-            additional_kwargs={
-                "tool_calls": [
-                    {
-                        "id": "call_a",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                    },
-                    {
-                        "id": "call_b",
-                        "type": "function",
-                        "function": {"name": "get_time", "arguments": args_b},
-                    },
-                ]
-            },
-        ),
+        ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": raw}),
         ChatMessage(role="tool", content="sunny", additional_kwargs={"tool_call_id": "call_a"}),
         ChatMessage(role="tool", content="noon", additional_kwargs={"tool_call_id": "call_b"}),
     ]
