@@ -2,7 +2,7 @@
 
 Runs a canned chat-completions server (aiohttp, its own process, loopback) and drives
 ``DatabricksChatClient.acomplete`` / ``astream`` with ``transport="httpx"`` (httpx's own pool)
-and ``transport="aiohttp"`` (httpx-aiohttp's ``AiohttpTransport`` under httpx's interface).
+and ``transport="aiohttp"`` (aiohttp directly, ``core/transport/aiohttp_io.py``).
 Each transport runs in a fresh process; figure = best of ``--repeats`` batches of
 ``time.process_time()`` (client process only) divided by calls.
 

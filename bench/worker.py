@@ -367,11 +367,48 @@ class LlamaIndexNoIO(LlamaIndexImpl):
         yield from super().stream_texts()
 
 
+# --- perfect adapters: the framework's own model doing raw I/O (bench/perfect.py) --------------
+class LangChainRaw(LangChainImpl):
+    """The perfect LangChain adapter: a BaseChatModel doing raw httpx / aiohttp."""
+
+    name = "langchain-raw"
+    import_stmt = "from langchain_core.language_models import BaseChatModel; import httpx, aiohttp"
+    dists = ("langchain-core", "httpx", "aiohttp")
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        from perfect import RawIO, langchain_model
+
+        self.io = RawIO(host, TOKEN)
+        self.model = langchain_model(self.io, MODEL)
+
+    async def aclose(self) -> None:
+        await self.io.aclose()
+
+
+class LlamaIndexRaw(LlamaIndexImpl):
+    """The perfect LlamaIndex adapter: an LLM doing raw httpx / aiohttp."""
+
+    name = "llamaindex-raw"
+    import_stmt = "import llama_index.core; import httpx, aiohttp"
+    dists = ("llama-index-core", "httpx", "aiohttp")
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        from perfect import RawIO, llamaindex_llm
+
+        self.io = RawIO(host, TOKEN)
+        self.llm = llamaindex_llm(self.io, MODEL)
+
+    async def aclose(self) -> None:
+        await self.io.aclose()
+
+
 # --- this project -----------------------------------------------------------------------------
 class OursLangChain(LangChainImpl):
     name = "ours-langchain"
     import_stmt = "from langchain_plugin import ChatDatabricks"
-    dists = ("databricks-llm-plugins", "langchain-core", "httpx", "httpx-aiohttp", "aiohttp")
+    dists = ("databricks-llm-plugins", "langchain-core", "httpx", "aiohttp")
 
     def __init__(self, host: str) -> None:
         super().__init__(host)
@@ -383,7 +420,7 @@ class OursLangChain(LangChainImpl):
 class OursLlamaIndex(LlamaIndexImpl):
     name = "ours-llamaindex"
     import_stmt = "from llamaindex_plugin import Databricks"
-    dists = ("databricks-llm-plugins", "llama-index-core", "httpx", "httpx-aiohttp", "aiohttp")
+    dists = ("databricks-llm-plugins", "llama-index-core", "httpx", "aiohttp")
 
     def __init__(self, host: str) -> None:
         super().__init__(host)
@@ -438,7 +475,8 @@ class PeerLlamaIndexDatabricks(LlamaIndexImpl):
 IMPLS = {
     cls.name: cls
     for cls in (
-        RawHttpx, RawHttpxAiohttp, RawAiohttp, LangChainNoIO, LlamaIndexNoIO, OursLangChain,
+        RawHttpx, RawHttpxAiohttp, RawAiohttp, LangChainNoIO, LlamaIndexNoIO, LangChainRaw,
+        LlamaIndexRaw, OursLangChain,
         OursLlamaIndex, PeerDatabricksLangChain, PeerLangChainOpenAI, PeerLlamaIndexDatabricks,
     )
 }
