@@ -397,6 +397,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     }
     if args.token:
         options["token"] = args.token
+    # core/emulator/ratelimit.py
+    options.update(rate_limit=args.rate_limit or None, latency=args.latency)
     if args.upstream:
         options["upstream"] = args.upstream
         options["upstream_model"] = args.upstream_model
@@ -473,6 +475,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument(
         "--token-lifetime", type=float, default=3600.0, help="OAuth token lifetime (s)"
     )
+    emulate.add_argument("--rate-limit", type=float, metavar="N",
+                         help="model calls per second per endpoint; 429 + Retry-After beyond")  # fmt: skip
+    emulate.add_argument("--latency", type=float, default=0.0,
+                         help="mean seconds per model call (0.5x-1.5x, uniform)")  # fmt: skip
     emulate.add_argument("--upstream", help="proxy mode: an OpenAI-compatible base URL (…/v1)")
     emulate.add_argument("--upstream-model", help="model name to send upstream")
     emulate.set_defaults(func=cmd_emulate)

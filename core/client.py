@@ -37,6 +37,7 @@ from core.types import ChatResponse, Delta, GenerationParams, Message
 if TYPE_CHECKING:  # pragma: no cover
     from core.codecs.base import Codec, StreamDecoding
     from core.endpoint_config import EndpointConfig
+    from core.limiter import AdaptiveLimiter
     from core.registry import ModelInfo
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -86,6 +87,7 @@ class DatabricksChatClient:
                 f"{self.auth.method} ({self.auth_source}). {APPS_NEED_OAUTH}"
             )
         self.http = conn.http
+        self._conn = conn
         # Names that say nothing (my-claude, external or provisioned-throughput endpoints): the
         # endpoint's configuration names the served model, read once before the first request.
         self._info_pending = not self.info.known and self._route.kind in ("serving", "invocations")
@@ -101,6 +103,11 @@ class DatabricksChatClient:
         if self._route.kind == "app" and self._app_url is not None:
             return self._route.with_app_url(self._app_url)
         return self._route
+
+    @property
+    def limiter(self) -> AdaptiveLimiter | None:
+        """The endpoint's shared adaptive limiter (``.state()`` for logs), None when off."""
+        return self._conn.limiter
 
     @property
     def auth_method(self) -> str:

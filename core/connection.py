@@ -17,6 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 from core.auth import AuthProvider, normalize_host, resolve_auth
 from core.errors import ConfigurationError, InvalidRequestError
+from core.limiter import AdaptiveLimiter, limiter_of
 from core.settings import ClientSettings
 from core.transport import HttpTransport
 
@@ -60,6 +61,11 @@ class Connection:
     base_url: str | None
     http: HttpTransport
 
+    @property
+    def limiter(self) -> AdaptiveLimiter | None:
+        """The endpoint's shared adaptive limiter (``.state()`` for logs), None when off."""
+        return limiter_of(self.http.gate)
+
 
 def open_connection(s: ClientSettings) -> Connection:
     """Resolve host and credentials (a ConfigurationError now, not on the first call) and open
@@ -79,6 +85,17 @@ def open_connection(s: ClientSettings) -> Connection:
     http.allow_url(resolved.host)
     if base_url:
         http.allow_url(base_url)
+    if s.model:
+        from core.limiter import gate_for
+
+        # every attempt to this endpoint, from any client in the process, goes through the
+        # endpoint's shared limiter (core.limiter)
+        http.gate = gate_for(
+            base_url or resolved.host,
+            s.model,
+            max_concurrency=s.max_concurrency,
+            adaptive=s.adaptive_concurrency,
+        )
     return Connection(resolved.host, resolved.provider, resolved.source, base_url, http)
 
 

@@ -40,6 +40,9 @@ class ClientSettings(BaseModel):
     ``api="responses"``.
     ``timeout`` is in seconds per network operation; ``max_retries`` counts retries after the
     first attempt (429/5xx/connection errors; a stream only before its first event).
+    ``max_concurrency`` caps this client's HTTP attempts in flight; ``adaptive_concurrency``
+    (default on) sends them through the endpoint's adaptive limiter shared by the whole process
+    (:mod:`core.limiter`); off, only ``max_concurrency`` (if set) holds them back.
     """
 
     model_config = ConfigDict(
@@ -70,6 +73,8 @@ class ClientSettings(BaseModel):
     extra_headers: dict[str, str] | None = Field(default=None, repr=False)
     proxy: SecretStr | None = None
     verify: bool | str | ssl.SSLContext = True
+    max_concurrency: int | None = None
+    adaptive_concurrency: bool = True
 
     @field_validator("timeout")
     @classmethod
@@ -103,6 +108,16 @@ class ClientSettings(BaseModel):
         from core.transport.network import check_verify
 
         return check_verify(v)
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _positive_concurrency(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError(
+                "max_concurrency must be >= 1 (or None for no cap; "
+                "adaptive_concurrency=False turns the shared limiter off)"
+            )
+        return v
 
     @field_validator("token", "client_secret", mode="before")
     @classmethod

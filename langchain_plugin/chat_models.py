@@ -67,6 +67,8 @@ _CLIENT_FIELDS = (
     "max_retries",
     "proxy",
     "verify",
+    "max_concurrency",
+    "adaptive_concurrency",
 )
 
 
@@ -173,6 +175,12 @@ class ChatDatabricks(BaseChatModel):
     external_model: bool = False
     """The endpoint serves an external (non pay-per-token) model: Responses-only parameters such
     as ``store`` are allowed."""
+    max_concurrency: int | None = None
+    """At most this many HTTP calls of this model in flight at once (all uses of this instance).
+    Not RunnableConfig's ``max_concurrency``, which still caps the tasks of ``batch``/``abatch``."""
+    adaptive_concurrency: bool | None = None
+    """Send calls through the endpoint's adaptive limiter shared by the process (default on:
+    it settles near what the endpoint accepts instead of storming it with 429s)."""
 
     _clients: dict[str, DatabricksChatClient] = PrivateAttr(default_factory=dict)
     _routing: dict[str, Any] = PrivateAttr(default_factory=dict)

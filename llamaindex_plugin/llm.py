@@ -124,6 +124,13 @@ class Databricks(FunctionCallingLLM):
     stop: list[str] | None = Field(default=None)
     timeout: float = Field(default=120.0, description="Request timeout in seconds.")
     max_retries: int = Field(default=3)
+    max_concurrency: int | None = Field(
+        default=None, description="At most this many HTTP calls in flight at once."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Share the endpoint's adaptive concurrency limiter (core.limiter).",
+    )
     reasoning_effort: str | None = Field(default=None)
     thinking_budget: int | None = Field(default=None)
     extra_body: dict[str, Any] | None = Field(default=None)
@@ -288,6 +295,8 @@ class Databricks(FunctionCallingLLM):
             external_model=self.external_model,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            max_concurrency=self.max_concurrency,
+            adaptive_concurrency=self.adaptive_concurrency,
             transport=self.transport,
             adapter="llamaindex",
             extra_headers=self._extra_headers,

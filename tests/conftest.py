@@ -53,3 +53,12 @@ def _fresh_endpoint_configs():
 
     _reset_cache()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limiters():
+    """Each test starts with no endpoint limiter (core.limiter's registry is process-wide)."""
+    yield
+    from core.limiter import reset_limiters
+
+    reset_limiters()

@@ -143,3 +143,28 @@ def test_no_gate_is_the_default():
     t = make()
     assert t.gate is None
     assert t.request_json("POST", URL, content=b"{}") == {"ok": True}
+
+
+@respx.mock
+def test_token_requests_skip_the_gate():
+    # auth=False (the OAuth token exchange): a refresh never queues behind the calls waiting
+    # for it, which would deadlock a full gate
+    respx.post(URL).mock(return_value=ok())
+    t = gated()
+    t.request("POST", URL, content=b"{}", auth=False)
+    assert t.gate.events == []
+
+
+@respx.mock
+def test_the_credential_is_taken_after_the_gate_admits_the_call():
+    class Auth(FakeAuth):
+        def header(self):
+            order.append(("header", t.gate.held))
+            return super().header()
+
+    order: list[tuple] = []
+    respx.post(URL).mock(return_value=ok())
+    t = make(Auth())
+    t.gate = RecordingGate()
+    t.request("POST", URL, content=b"{}")
+    assert order == [("header", 1)]  # inside the gate, not before it

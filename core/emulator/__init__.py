@@ -25,6 +25,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.emulator.ratelimit import RateLimitStats
     from core.emulator.server import EmulatorOptions, EmulatorState, RecordedRequest
 
 __all__ = ["Emulator", "arun_emulator", "run_emulator", "serve_forever"]
@@ -87,6 +88,11 @@ class Emulator:
     def token_requests(self) -> int:
         """How many OAuth tokens /oidc/v1/token issued."""
         return self.state.token_requests
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """Model calls admitted and refused (429) by the ``rate_limit`` option."""
+        return self._app.rate.stats
 
     def app_url(self, name: str) -> str:
         return f"{self.host}/apps-proxy/{name}"

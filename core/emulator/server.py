@@ -110,6 +110,11 @@ class EmulatorOptions:
     # budget thinking on Claude Opus 4.7+, several tool calls in one GPT OSS turn, "" arguments
     # to Claude...; and hide adaptive thinking text on Opus 4.7+ unless display is summarized.
     check_model_rules: bool = True
+    # Model calls per second per endpoint, 429 + Retry-After beyond (core/emulator/ratelimit.py);
+    # burst: tokens the bucket holds (default one second's worth); latency: seconds per call.
+    rate_limit: float | None = None
+    rate_burst: float | None = None
+    latency: float = 0.0
 
 
 @dataclass
@@ -209,7 +214,12 @@ class EmulatorApp:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
         self.session: Any = None  # aiohttp.ClientSession for proxy mode
-        app = web.Application(client_max_size=64 * 1024**2, middlewares=[_databricks_errors])
+        from core.emulator.ratelimit import RateLimit
+
+        self.rate = RateLimit(self)
+        app = web.Application(
+            client_max_size=64 * 1024**2, middlewares=[_databricks_errors, self.rate.middleware]
+        )
         r = app.router
         r.add_post("/ai-gateway/mlflow/v1/chat/completions", self.chat)
         r.add_post("/serving-endpoints/chat/completions", self.chat)

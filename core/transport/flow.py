@@ -89,7 +89,7 @@ class Opened:
 class Flow:
     """One logical call: :meth:`request` or :meth:`stream`, each a generator of steps."""
 
-    __slots__ = ("t", "method", "url", "content", "headers", "use_auth", "handle")
+    __slots__ = ("t", "method", "url", "content", "headers", "use_auth", "gate", "handle")
 
     def __init__(
         self,
@@ -106,6 +106,9 @@ class Flow:
         self.content = content
         self.headers = headers
         self.use_auth = use_auth and transport.auth is not None and transport.auth_allowed(url)
+        # Requests sent without credentials on purpose (the OAuth token exchange) skip the
+        # gate: a token refresh must never queue behind the calls that wait for it.
+        self.gate = transport.gate if use_auth else None
         # An open stream's response: the driver closes it if the consumer goes away.
         self.handle: Any = None
 
@@ -121,7 +124,7 @@ class Flow:
         for the consumer. A stream holds its gate slot until it ends or is abandoned."""
         got = yield from self._answered(stream=True)
         status: int | None = got.status_code if isinstance(got, Response) else got.status
-        gate = self.t.gate
+        gate = self.gate
         try:
             if isinstance(got, Response):
                 yield JsonBody(json_of(got, self.url))
@@ -144,18 +147,20 @@ class Flow:
 
     # -- retries ---------------------------------------------------------------------------
     def _answered(self, stream: bool) -> Generator[Step, Any, Response | Opened]:
-        t = self.t
         attempt, refreshed = 0, False
+        gate = self.gate
         while True:
-            auth_value = origins.Credential((yield _AUTH)) if self.use_auth else None
-            gate = t.gate
+            # The gate first, then the credential: a call that waited in the gate's queue
+            # sends a header taken when it leaves, not one that went stale while it waited.
             if gate is not None:
                 yield _ACQUIRE
             status: int | None = None
             retry_after: float | None = None
             held = False
             delay: float | None
+            auth_value: str | None = None
             try:
+                auth_value = origins.Credential((yield _AUTH)) if self.use_auth else None
                 got = yield from self._attempt(auth_value, stream)
                 if isinstance(got, Failure):
                     delay = self._on_failure(got, attempt)
