@@ -166,6 +166,16 @@ LC_FIELDS: dict[
         lc_invoke,
         lambda s: s.client.settings.max_retries == 5,
     ),
+    "max_concurrency": (
+        lambda e: {"max_concurrency": 3},
+        lc_invoke,
+        lambda s: s.client.http.gate.own.limit == 3 and s.client.http.gate.shared.succeeded >= 1,
+    ),
+    "adaptive_concurrency": (
+        lambda e: {"adaptive_concurrency": False},
+        lc_invoke,
+        lambda s: s.client.http.gate is None and s.client.limiter is None,
+    ),
     "streaming": (lambda e: {"streaming": True}, lc_invoke, lambda s: s.body["stream"] is True),
     "stream_usage": (
         lambda e: {"stream_usage": False},
@@ -421,6 +431,16 @@ LI_ARGS: dict[
         lambda e: {"max_retries": 5},
         li_chat,
         lambda s: s.client.settings.max_retries == 5,
+    ),
+    "max_concurrency": (
+        lambda e: {"max_concurrency": 3},
+        li_chat,
+        lambda s: s.client.http.gate.own.limit == 3 and s.client.http.gate.shared.succeeded >= 1,
+    ),
+    "adaptive_concurrency": (
+        lambda e: {"adaptive_concurrency": False},
+        li_chat,
+        lambda s: s.client.http.gate is None and s.client.limiter is None,
     ),
     "reasoning_effort": (
         lambda e: {"model": GPT5, "reasoning_effort": "low"},
