@@ -332,10 +332,10 @@ def ai_message_to_neutral(msg: AIMessage) -> Message:
                 raise InvalidRequestError("unsupported assistant content item")
             btype = block.get("type")
             if btype == "text":
-                extras = block.get("extras")
-                parts.append(
-                    TextPart(block.get("text", ""), extras=dict(extras) if extras else None)
-                )
+                extras = dict(block.get("extras") or {})
+                if isinstance(block.get("id"), str):  # a Responses message item's id
+                    extras["id"] = block["id"]
+                parts.append(TextPart(block.get("text", ""), extras=extras or None))
             elif btype == "reasoning":
                 parts.extend(_reasoning_block_to_parts(block))
             elif btype == "thinking":  # Anthropic
@@ -514,6 +514,21 @@ def usage_fields(usage: Usage | None) -> tuple[UsageMetadata | None, dict[str, A
     return None, {"token_usage": raw}
 
 
+def text_block(text: str, extras: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A text content block. The Responses message item id is the block's ``id`` (as
+    langchain-openai's Responses output and databricks-langchain give it); other wire fields ride
+    in ``extras``."""
+    block: dict[str, Any] = {"type": "text", "text": text}
+    if extras:
+        rest = dict(extras)
+        item_id = rest.pop("id", None)
+        if item_id is not None:
+            block["id"] = item_id
+        if rest:
+            block["extras"] = rest
+    return block
+
+
 def reasoning_block(part: ReasoningPart | ReasoningDelta, *, item: Any = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "reasoning", "reasoning": part.text}
     extras: dict[str, Any] = {}
@@ -611,11 +626,8 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
     raw_calls = []
     for part in resp.parts:
         if isinstance(part, TextPart):
-            block: dict[str, Any] = {"type": "text", "text": part.text}
-            if part.extras:
-                block["extras"] = dict(part.extras)
-                plain = False
-            content_blocks.append(block)
+            content_blocks.append(text_block(part.text, part.extras))
+            plain = plain and not part.extras
         elif isinstance(part, ReasoningPart):
             content_blocks.append(reasoning_block(part, item=part.extras))
             plain = False

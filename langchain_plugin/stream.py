@@ -16,6 +16,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from core.accumulator import StreamAccumulator
 from core.types import (
     Delta,
+    MetaDelta,
     ReasoningDelta,
     ReasoningPart,
     ServerToolDelta,
@@ -34,6 +35,7 @@ from langchain_plugin.convert import (
     response_metadata,
     server_tool_block,
     split_raw_calls,
+    text_block,
     usage_fields,
 )
 
@@ -56,7 +58,7 @@ class StreamConverter:
     string text are sent once, on the last chunk.
     """
 
-    __slots__ = ("_acc", "_model", "_list_mode", "_string_part", "_item_sent")
+    __slots__ = ("_acc", "_model", "_list_mode", "_string_part", "_item_sent", "_custom")
 
     def __init__(self, model: str | None = None, *, shared_index: bool = False) -> None:
         self._acc = StreamAccumulator()
@@ -64,6 +66,7 @@ class StreamConverter:
         self._list_mode = shared_index
         self._string_part = -1  # part index of the text part streamed as a plain string
         self._item_sent: dict[str, Any] = {}  # extras keys already sent for the latest part
+        self._custom: Any = None  # custom_outputs of the wire chunk the next chunk comes from
 
     @property
     def finish_reason(self) -> str | None:
@@ -91,6 +94,15 @@ class StreamConverter:
         return new or None
 
     def feed(self, delta: Delta) -> AIMessageChunk | None:
+        chunk = self._feed(delta)
+        if self._custom is not None and chunk is not None:
+            # An agent's custom_outputs of this wire chunk, on the chunk it produced (as
+            # databricks-langchain sets chunk.custom_outputs); the last chunk has them all.
+            chunk.custom_outputs = self._custom  # type: ignore[attr-defined]
+            self._custom = None
+        return chunk
+
+    def _feed(self, delta: Delta) -> AIMessageChunk | None:
         started = self._acc.add(delta)
         t = type(delta)
         if t is TextDelta:
@@ -113,6 +125,10 @@ class StreamConverter:
             block = server_tool_block(server.item)
             block["index"] = self._index(server.part)  # type: ignore[arg-type]
             return AIMessageChunk(content=[block], id=self._acc.id)
+        if t is MetaDelta:
+            extras = cast(MetaDelta, delta).extras
+            if extras and extras.get("custom_outputs") is not None:
+                self._custom = extras["custom_outputs"]
         return None  # usage, finish, meta: sent on the last chunk
 
     def _text(self, delta: TextDelta, started: bool) -> AIMessageChunk | None:
@@ -136,10 +152,8 @@ class StreamConverter:
                     return None
                 return AIMessageChunk(content=delta.text, id=self._acc.id)
         self._list_mode = True
-        block: dict[str, Any] = {"type": "text", "text": delta.text, "index": self._index(part)}
-        extras = self._new_extras(delta.extras)
-        if extras:
-            block["extras"] = extras
+        block = text_block(delta.text, self._new_extras(delta.extras))
+        block["index"] = self._index(part)
         return AIMessageChunk(content=[block], id=self._acc.id)
 
     def _tool(self, delta: ToolCallDelta, started: bool) -> AIMessageChunk:

@@ -458,7 +458,21 @@ def test_parse_plain_text_usage_and_meta():
 def test_parse_annotations_kept_on_text():
     ann = [{"type": "url_citation", "url": "https://a", "start_index": 0, "end_index": 2}]
     r = codec.parse_response({"output": [_msg("Hi", ann)]})
-    assert r.parts == [TextPart("Hi", {"annotations": ann})]
+    assert r.parts == [TextPart("Hi", {"id": "msg_1", "annotations": ann})]
+
+
+def test_text_carries_its_message_item_id_parsed_and_streamed():
+    r = codec.parse_response({"output": [_msg("Hi")]})
+    assert r.parts == [TextPart("Hi", {"id": "msg_1"})]
+    events = [
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "delta": "H"},
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "delta": "i"},
+        {"type": "response.output_item.done", "output_index": 0, "item": _msg("Hi")},
+        {"type": "response.completed", "response": {"status": "completed", "output": []}},
+    ]
+    _, out = feed_all(events)
+    texts = [d for d in out if isinstance(d, TextDelta)]
+    assert texts == [TextDelta("H", {"id": "msg_1"}), TextDelta("i")]  # the id once, first
 
 
 def test_parse_function_and_custom_calls():
@@ -888,7 +902,7 @@ def test_stream_agent_done_only_events_without_output_index():
 def test_stream_completed_only():
     body = {"status": "completed", "output": [_msg("whole")], "usage": USAGE}
     _, out = feed_all([{"type": "response.completed", "response": body}])
-    assert TextDelta("whole") in out
+    assert TextDelta("whole", {"id": "msg_1"}) in out
 
 
 def test_stream_incomplete_is_length():

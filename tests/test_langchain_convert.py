@@ -653,3 +653,25 @@ def test_an_empty_piece_starts_no_block() -> None:
     assert ai_message_to_neutral(full).parts == _accumulated(
         [TextDelta("Hel"), ReasoningDelta(""), TextDelta("lo")]
     )
+
+
+def test_stream_chunks_carry_their_wire_chunks_custom_outputs() -> None:
+    """An agent streaming custom_outputs with each chunk: each LangChain chunk carries its own
+    (``chunk.custom_outputs``, as databricks-langchain), the last chunk all of them."""
+    conv = StreamConverter("agent")
+    chunks = [
+        conv.feed(d)
+        for d in (
+            MetaDelta(extras={"custom_outputs": {"k1": "v1"}}),
+            TextDelta("369"),
+            MetaDelta(extras={"custom_outputs": {"k2": "v2"}}),
+            TextDelta("39"),
+            TextDelta("!"),
+        )
+    ]
+    texts = [c for c in chunks if c is not None]
+    assert [c.content for c in texts] == ["369", "39", "!"]
+    assert texts[0].custom_outputs == {"k1": "v1"}  # type: ignore[attr-defined]
+    assert texts[1].custom_outputs == {"k2": "v2"}  # type: ignore[attr-defined]
+    assert not hasattr(texts[2], "custom_outputs")
+    assert conv.last_chunk().response_metadata["custom_outputs"] is not None

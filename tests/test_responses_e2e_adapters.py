@@ -208,3 +208,38 @@ def test_llamaindex_codex_auto_responses(emu):
     llm = Databricks(model=CODEX, host=emu.host, token=emu.token)
     assert llm.client.route.api == "responses"
     assert '"write a function"' in llm.complete("write a function").text
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
+def test_langchain_responses_text_is_typed_blocks_with_item_ids(emu, mode):
+    """As databricks-langchain and langchain-openai's Responses output: ``content`` is a list
+    of typed blocks, the text block carrying its message item id, so ``.content[0]["text"]``
+    works; the id is never sent back."""
+    import asyncio
+    import operator
+    from functools import reduce
+
+    llm = ChatDatabricks(
+        model=GPT5, host=emu.host, api_key=emu.token, use_responses_api=True, max_retries=0
+    )
+    prompt = "hello blocks"
+    if mode == "invoke":
+        msg = llm.invoke(prompt)
+    elif mode == "stream":
+        msg = reduce(operator.add, llm.stream(prompt))
+    else:
+
+        async def go():
+            if mode == "ainvoke":
+                return await llm.ainvoke(prompt)
+            return reduce(operator.add, [c async for c in llm.astream(prompt)])
+
+        msg = asyncio.run(go())
+    assert isinstance(msg.content, list)
+    (block,) = [b for b in msg.content if b["type"] == "text"]
+    assert block["text"] == msg.text and 'You said: "hello blocks"' in block["text"]
+    assert isinstance(block["id"], str) and block["id"].startswith("msg_")
+    llm.invoke([HumanMessage(prompt), msg, HumanMessage("again")])
+    items = last_input(emu)
+    assistant = [i for i in items if i.get("role") == "assistant"]
+    assert assistant and all("id" not in i for i in assistant)

@@ -596,6 +596,10 @@ def _message_parts(item: dict[str, Any]) -> list[TextPart]:
     if not isinstance(content, list):
         raise _bad(f"message content {content!r}")
     out = []
+    # The message item's id rides on its text (adapters show it, as langchain-openai's
+    # Responses output does); the request side never sends it back.
+    item_id = item.get("id")
+    base = {"id": item_id} if isinstance(item_id, str) and item_id else {}
     for c in content:
         if not isinstance(c, dict):
             raise _bad(f"message content entry {c!r}")
@@ -606,12 +610,12 @@ def _message_parts(item: dict[str, Any]) -> list[TextPart]:
                 raise _bad(f"output_text without text: {c!r}")
             ann = c.get("annotations")
             if text or ann:
-                out.append(TextPart(text, {"annotations": ann} if ann else None))
+                out.append(TextPart(text, {**base, "annotations": ann} if ann else base or None))
         elif ctype == "refusal":
             text = c.get("refusal")
             if not isinstance(text, str):
                 raise _bad(f"refusal without text: {c!r}")
-            out.append(TextPart(text, {"refusal": True}))
+            out.append(TextPart(text, {**base, "refusal": True}))
         # other content (logprobs-only, future types) carries no text: ignored
     return out
 
@@ -832,7 +836,7 @@ def _rest(full: str, streamed: str) -> str:
 
 
 class _ItemState:
-    __slots__ = ("args", "kind", "seps", "started", "text", "text_streamed")
+    __slots__ = ("args", "id_sent", "kind", "seps", "started", "text", "text_streamed")
 
     def __init__(self) -> None:
         self.started = False  # a ToolCallDelta with id/name was emitted
@@ -841,6 +845,7 @@ class _ItemState:
         self.args = ""  # arguments/input streamed so far
         self.seps = 0  # summary separators emitted (= index of the open summary entry)
         self.kind = "function"
+        self.id_sent = False  # a text delta carried the message item's id
 
 
 class StreamDecoder:
@@ -967,6 +972,10 @@ class StreamDecoder:
             st.text_streamed = True
             st.text += delta
             extras = {"refusal": True} if etype == "response.refusal.delta" else None
+            item_id = _str(ev.get("item_id"))
+            if item_id and not st.id_sent:  # the message item's id, once, on its first piece
+                st.id_sent = True
+                extras = {"id": item_id, **(extras or {})}
             return [TextDelta(delta, extras)] if delta or extras else []
         if etype in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             return self._reasoning_delta(ev, etype)
@@ -1077,7 +1086,12 @@ class StreamDecoder:
             rest = _rest("".join(p.text for p in parts), st.text)
             if rest:
                 out.append(TextDelta(rest))
-            out.extend(TextDelta("", p.extras) for p in parts if p.extras)
+            for p in parts:
+                extras = p.extras
+                if extras and st.id_sent:
+                    extras = {k: v for k, v in extras.items() if k != "id"}
+                if extras:
+                    out.append(TextDelta("", extras))
             return out
         if itype == "reasoning":
             out = []
