@@ -971,7 +971,9 @@ class StreamDecoder:
             st = self._state(self._index(ev))
             st.text_streamed = True
             st.text += delta
-            extras = {"refusal": True} if etype == "response.refusal.delta" else None
+            extras: dict[str, Any] | None = (
+                {"refusal": True} if etype == "response.refusal.delta" else None
+            )
             item_id = _str(ev.get("item_id"))
             if item_id and not st.id_sent:  # the message item's id, once, on its first piece
                 st.id_sent = True
@@ -1086,12 +1088,12 @@ class StreamDecoder:
             rest = _rest("".join(p.text for p in parts), st.text)
             if rest:
                 out.append(TextDelta(rest))
-            for p in parts:
-                extras = p.extras
-                if extras and st.id_sent:
-                    extras = {k: v for k, v in extras.items() if k != "id"}
-                if extras:
-                    out.append(TextDelta("", extras))
+            for text_part in parts:
+                late = text_part.extras
+                if late and st.id_sent:
+                    late = {k: v for k, v in late.items() if k != "id"}
+                if late:
+                    out.append(TextDelta("", late))
             return out
         if itype == "reasoning":
             out = []
