@@ -149,17 +149,11 @@ def reasoning_item(family: str, item_id: str, text: str, key: bytes) -> dict[str
 
 
 async def handle(app: EmulatorApp, request: web.Request) -> web.StreamResponse:
-    from core.emulator.server import HTTPError, _dumps
+    from core.emulator.server import _dumps
 
-    _, parsed = await app._record(request)
-    model = parsed.get("model") if isinstance(parsed, dict) else None
-    fault, early = await app._guard(request, model if isinstance(model, str) else None)
+    fault, early, body, model = await app.model_body(request)
     if early is not None:
         return early
-    body = app._json_body(parsed)
-    if not isinstance(model, str):
-        raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
-    app._check_model_exists(model)
     family = classify(model)
     check_request(body, model, family)
     req, extra = app._responses_request(body, model, agent=False)

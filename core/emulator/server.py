@@ -971,16 +971,26 @@ class EmulatorApp:
         return out
 
     # -- Responses API ---------------------------------------------------------------------------
-    async def responses(self, request: web.Request) -> web.StreamResponse:
+    async def model_body(
+        self, request: web.Request
+    ) -> tuple[Fault | None, web.StreamResponse | None, dict[str, Any], str]:
+        """A request naming its model in the body: (stream fault, early answer, body, model)
+        after recording, auth, faults and the model checks every such route makes."""
         _, parsed = await self._record(request)
         model = parsed.get("model") if isinstance(parsed, dict) else None
         fault, early = await self._guard(request, model if isinstance(model, str) else None)
         if early is not None:
-            return early
+            return fault, early, {}, ""
         body = self._json_body(parsed)
         if not isinstance(model, str):
             raise HTTPError(400, "Missing required field 'model'.", "INVALID_PARAMETER_VALUE")
         self._check_model_exists(model)
+        return fault, None, body, model
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        fault, early, body, model = await self.model_body(request)
+        if early is not None:
+            return early
         if classify(model) not in ("gpt", "gpt-oss"):
             raise HTTPError(
                 400,
