@@ -221,6 +221,17 @@ def test_finish_reasons(finish, expected):
     assert codec.parse_response(answer([{"text": "x"}], finish)).finish_reason == expected
 
 
+def test_other_candidates_are_kept():
+    body = answer([{"text": "one"}])
+    body["candidates"].append({"content": {"parts": [{"text": "two"}], "role": "model"},
+                               "finishReason": "STOP", "index": 1})  # fmt: skip
+    r = codec.parse_response(body)
+    assert r.text == "one" and r.extras["candidates"][0]["content"]["parts"] == [{"text": "two"}]
+    other = chunk([{"text": "two"}])
+    other["candidates"][0]["index"] = 1
+    assert fold([chunk([{"text": "one"}]), other, chunk([], "STOP")]).text == "one"
+
+
 def test_blocked_prompt_error_body_and_unknown_shapes():
     blocked = {"promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
                "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4}}  # fmt: skip
@@ -298,6 +309,13 @@ def test_stream_function_calls_and_errors():
     with pytest.raises(MalformedEventError, match="partialArgs"):
         codec.StreamDecoder().feed(json.dumps(chunk([{"functionCall": {"name": "f", "partialArgs": []}}])))
     assert not codec.StreamDecoder().done
+
+
+def test_json_array_of_chunks_folds_like_the_stream():
+    chunks = [chunk([{"text": "Hel"}]), chunk([{"text": "lo", "thoughtSignature": "s"}], "STOP")]
+    assert codec.parse_response(chunks).parts == fold(chunks).parts == [
+        TextPart("Hello", {"thoughtSignature": "s"})
+    ]
 
 
 def test_round_trip_of_a_parsed_answer_is_byte_identical():

@@ -129,3 +129,15 @@ def test_stream_is_sse_of_whole_chunks_with_cumulative_usage(client):
     text = "".join(p["text"] for c in chunks for p in c["candidates"][0]["content"]["parts"]
                    if not p.get("thought"))  # fmt: skip
     assert 'You said: "stream please"' in text
+
+
+def test_stream_without_alt_sse_is_one_json_array(client):
+    from core.codecs.gemini import parse_response
+
+    body = {"contents": [user("array please")]}
+    r = client.post(url(G3, "streamGenerateContent"), json=body)
+    assert r.headers["content-type"].startswith("application/json")
+    chunks = r.json()
+    assert isinstance(chunks, list) and len(chunks) > 1
+    whole = client.post(url(G3), json=body).json()
+    assert parse_response(chunks).parts == parse_response(whole).parts

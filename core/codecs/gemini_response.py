@@ -16,7 +16,9 @@ whole as a server part. Usage (``usageMetadata``, repeated and cumulative on str
 counted once, from the last; ``output_tokens`` includes ``thoughtsTokenCount`` like the other
 surfaces' counts do. ``finishReason`` values follow Google's enum (``STOP``, ``MAX_TOKENS``,
 ``SAFETY``, ``RECITATION``, ``MALFORMED_FUNCTION_CALL``, ``MISSING_THOUGHT_SIGNATURE``...);
-``STOP`` after function calls is ``tool_calls``. A prompt blocked before generation
+``STOP`` after function calls is ``tool_calls``. Only the first candidate is decoded; with
+``candidateCount`` > 1 a whole answer keeps the others in ``extras["candidates"]`` (a stream
+decodes the first only, as chat does with ``n`` > 1). A prompt blocked before generation
 (``promptFeedback.blockReason``, no candidates) is ``content_filter`` with the feedback in
 ``extras``. Errors (``{"error": {"code", "message", "status"}}``) raise.
 """
@@ -170,9 +172,13 @@ class StreamDecoder:
             raise _Shape(f"no candidates: {', '.join(sorted(map(str, chunk)))[:200]}")
         if not isinstance(candidates, list) or not candidates:
             raise _Shape(f"candidates {str(candidates)[:200]}")
-        first = candidates[0]
-        if not isinstance(first, dict):
-            raise _Shape(f"candidate {str(first)[:200]}")
+        first = next((c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0), None)
+        if first is None:
+            if self._stream:  # a chunk of another candidate (candidateCount > 1): first only
+                return out
+            raise _Shape(f"candidates without index 0: {str(candidates)[:200]}")
+        if len(candidates) > 1 and not self._stream:  # the others kept, as on chat (n > 1)
+            out.append(MetaDelta(extras={"candidates": [c for c in candidates if c is not first]}))
         content = first.get("content")
         if content is not None:
             parts = content.get("parts") if isinstance(content, dict) else None
@@ -235,17 +241,22 @@ class StreamDecoder:
 
 
 def parse_response(body: Any) -> ChatResponse:
-    """A whole ``generateContent`` answer -> ChatResponse (the stream rule, folded)."""
+    """A whole ``generateContent`` answer -> ChatResponse (the stream rule, folded). A JSON
+    array of chunks (``streamGenerateContent`` without ``alt=sse``) is folded the same way."""
     from core.accumulator import StreamAccumulator
 
-    if isinstance(body, dict) and "error" in body and "candidates" not in body:
-        _raise_error(body["error"], stream=False)
+    chunks = body if isinstance(body, list) and body else [body]
     decoder = StreamDecoder(stream=False)
-    try:
-        deltas = decoder.chunk(body)
-    except _Shape as exc:
-        raise ResponseParseError(f"Unexpected Gemini response: {exc}") from None
     acc = StreamAccumulator()
-    for d in (*deltas, *decoder.close()):
+    for chunk in chunks:
+        if isinstance(chunk, dict) and "error" in chunk and "candidates" not in chunk:
+            _raise_error(chunk["error"], stream=False)
+        try:
+            deltas = decoder.chunk(chunk)
+        except _Shape as exc:
+            raise ResponseParseError(f"Unexpected Gemini response: {exc}") from None
+        for d in deltas:
+            acc.add(d)
+    for d in decoder.close():
         acc.add(d)
     return acc.response()

@@ -92,9 +92,7 @@ def _media_kind(mime: str) -> str:
     return "file"
 
 
-def parse_contents(
-    app: EmulatorApp, body: dict[str, Any], model: str
-) -> tuple[list[Turn], dict[str, int]]:
+def parse_contents(app: EmulatorApp, body: dict[str, Any], model: str) -> list[Turn]:
     """``systemInstruction`` + ``contents`` -> turns, checking every part as Gemini does."""
     key = app.state.options.signing_key
     family = classify(model)
@@ -177,14 +175,14 @@ def parse_contents(
             turns.extend(responses)
             if texts or not responses:
                 turns.append(Turn("user", "".join(texts)))
-    return turns, media
+    return turns
 
 
-def gen_request(app: EmulatorApp, body: dict[str, Any], model: str) -> tuple[GenRequest, bool]:
-    """The scripted model's request, and whether thought summaries were asked for."""
+def gen_request(app: EmulatorApp, body: dict[str, Any], model: str) -> GenRequest:
+    """The scripted model's request (thought summaries when ``includeThoughts``)."""
     from core.emulator.server import _tool_choice
 
-    turns, _ = parse_contents(app, body, model)
+    turns = parse_contents(app, body, model)
     tools: list[ToolSpec] = []
     for group in body.get("tools") or []:
         for decl in (group or {}).get("functionDeclarations") or []:
@@ -214,7 +212,7 @@ def gen_request(app: EmulatorApp, body: dict[str, Any], model: str) -> tuple[Gen
     if cfg.get("responseMimeType") == "application/json":
         json_mode = "json_schema" if isinstance(schema, dict) else "json_object"
     thoughts = bool(thinking.get("includeThoughts")) and thinking.get("thinkingBudget") != 0
-    req = GenRequest(
+    return GenRequest(
         model=base_model_name(model),
         family="gemini",
         turns=turns,
@@ -227,7 +225,6 @@ def gen_request(app: EmulatorApp, body: dict[str, Any], model: str) -> tuple[Gen
         stop=list(cfg.get("stopSequences") or []),
         signing_key=app.state.options.signing_key,
     )
-    return req, thoughts
 
 
 def answer_parts(plan: Plan, key: bytes) -> list[dict[str, Any]]:
@@ -301,7 +298,7 @@ async def handle(app: EmulatorApp, request: web.Request) -> web.StreamResponse:
     if app.state.options.check_modalities and len(raw) > MAX_PAYLOAD:
         raise _bad(f"Request payload of {len(raw)} bytes exceeds the 10 MB limit.")
     body = app._json_body(parsed)
-    req, _ = gen_request(app, body, model)
+    req = gen_request(app, body, model)
     plan = generate(req)
     rid = app.state.next_id("")
     name = base_model_name(model)
