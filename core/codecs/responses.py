@@ -723,11 +723,9 @@ def parse_response(body: Any) -> ChatResponse:
         if isinstance(body.get("messages"), list):
             return _parse_chat_agent(body)
         if "choices" in body:
-            import importlib
+            from core.codecs.chat_response import parse_response as parse_chat_response
 
-            chat = importlib.import_module("core.codecs.chat")
-            result: ChatResponse = chat.parse_response(body)
-            return result
+            return parse_chat_response(body)
     except _ShapeError as exc:
         raise ResponseParseError(f"Unexpected Responses output: {exc}") from None
     if body.get("error"):
