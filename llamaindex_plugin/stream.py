@@ -18,6 +18,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     MessageRole,
     TextBlock,
+    ThinkingBlock,
 )
 
 from core.accumulator import StreamAccumulator
@@ -30,10 +31,11 @@ __all__ = ["StreamFolder", "afold", "fold"]
 class StreamFolder:
     """Folds neutral deltas with core's accumulator; builds cumulative LlamaIndex responses.
 
-    A text delta that grows the open text part (it started no part, so that part is the last
-    one and its block the last block) takes a fast path: the previous chunk's blocks plus a
-    longer last ``TextBlock``, instead of re-reading the whole accumulated response. Any other
-    piece rebuilds the message from ``StreamAccumulator.response()``. Earlier chunks are never
+    A text or reasoning piece that only grows the open part (it started no part, so that part is
+    the last one and its block the last block) takes a fast path: the previous chunk's blocks
+    plus a longer last ``TextBlock``/``ThinkingBlock``, instead of re-reading the whole
+    accumulated response (which made long reasoning streams quadratic). Any other piece
+    rebuilds the message from ``StreamAccumulator.response()``. Earlier chunks are never
     mutated.
     """
 
@@ -55,14 +57,7 @@ class StreamFolder:
                 self._text += text
                 return CompletionResponse(text=self._text, delta=text)
             if not started and delta.part is not None and delta.extras is None:  # type: ignore[union-attr]
-                last = self._blocks[-1]
-                self._blocks = [*self._blocks[:-1], TextBlock(text=last.text + text)]
-                message = ChatMessage(
-                    role=MessageRole.ASSISTANT,
-                    blocks=self._blocks,
-                    additional_kwargs=dict(self._kwargs),
-                )
-                return ChatResponse(message=message, delta=text)
+                return self._grow(TextBlock(text=self._blocks[-1].text + text), text, None)
             return self._rebuild(text, None)
         if t is ReasoningDelta:
             thinking = delta.text  # type: ignore[union-attr]
@@ -74,12 +69,35 @@ class StreamFolder:
                     if thinking
                     else None
                 )
+            if (  # (a redacted piece always starts a part of its own)
+                thinking
+                and not started
+                and delta.part is not None  # type: ignore[union-attr]
+                and delta.signature is None  # type: ignore[union-attr]
+                and delta.extras is None  # type: ignore[union-attr]
+            ):
+                last = self._blocks[-1]
+                block = ThinkingBlock(
+                    content=(last.content or "") + thinking,
+                    additional_information=dict(last.additional_information),
+                )
+                return self._grow(block, "", thinking)
             return self._rebuild("", thinking or None)
         if t is ToolCallDelta or t is ServerToolDelta:
             if self.completion:
                 return None
             return self._rebuild("", None)
         return None  # usage / finish / meta: carried by the final chunk
+
+    def _grow(self, block: Any, text: str, thinking: str | None) -> ChatResponse:
+        """The previous chunk's blocks with a longer last one: the open part grew by a piece
+        that changed nothing but its text (that part is the last one: a new part closes it)."""
+        self._blocks = [*self._blocks[:-1], block]
+        message = ChatMessage(
+            role=MessageRole.ASSISTANT, blocks=self._blocks, additional_kwargs=dict(self._kwargs)
+        )
+        extra = {"thinking_delta": thinking} if thinking else {}
+        return ChatResponse(message=message, delta=text, additional_kwargs=extra)
 
     def _rebuild(self, text: str, thinking: str | None) -> ChatResponse:
         message = parts_to_message(self.acc.response().parts)

@@ -504,6 +504,14 @@ _delta = st.one_of(
     st.builds(TextDelta, st.text(min_size=1, max_size=3), st.just({"thoughtSignature": "ts"})),
     st.builds(ReasoningDelta, text=st.text(min_size=1, max_size=5)),
     st.builds(ReasoningDelta, signature=st.just("sig")),
+    st.builds(  # Responses-style pieces: explicit blocks, item fields, encrypted content
+        ReasoningDelta,
+        text=st.text(max_size=4),
+        signature=st.sampled_from([None, None, "S"]),
+        redacted=st.sampled_from([None, None, "ENC"]),
+        block=st.sampled_from([None, 0, 1]),
+        extras=st.sampled_from([None, None, {"id": "rs_1"}]),
+    ),
     st.builds(
         ToolCallDelta,
         index=st.integers(0, 1),
@@ -518,6 +526,29 @@ _delta = st.one_of(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_delta, max_size=25))
 def test_stream_chunks_match_full_fold(deltas) -> None:
+    _check_chunks(deltas)
+
+
+def test_growing_pieces_that_change_more_than_text_rebuild() -> None:
+    """The fast path (a longer last block) is only for pieces that add text and nothing else:
+    a signature or item fields arriving with text must show up in that very chunk."""
+    _check_chunks(
+        [
+            ReasoningDelta("a", block=0),
+            ReasoningDelta("b", block=0),
+            ReasoningDelta("c", signature="S", block=0),
+            ReasoningDelta("d", block=1),
+            ReasoningDelta("e", block=1, extras={"id": "rs_1"}),
+            ReasoningDelta("f", block=1),
+            ReasoningDelta("g", block=1, redacted="ENC"),
+            TextDelta("t"),
+            TextDelta("u", {"thoughtSignature": "ts"}),
+            TextDelta("v"),
+        ]
+    )
+
+
+def _check_chunks(deltas: list[Any]) -> None:
     from core.accumulator import StreamAccumulator
     from llamaindex_plugin.stream import StreamFolder
 
