@@ -200,3 +200,36 @@ def test_cli_chat_api_gemini(emu, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith("thinking: ") and 'You said: "Why?"' in out
     assert emu.requests[-1].path == f"{PATH}:streamGenerateContent"
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults on the Gemini routes (core client)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("error_event", "StreamErrorEvent"), ("malformed", "MalformedEventError"),
+     ("disconnect", "StreamError")],
+)  # fmt: skip
+def test_stream_faults_are_typed_errors(emu, fault, error):
+    from core import errors
+    from core.client import DatabricksChatClient
+    from core.types import GenerationParams, Message, TextPart
+
+    with DatabricksChatClient(model=G3, host=emu.host, token=emu.token, api="gemini", max_retries=0,
+                              extra_headers={"X-Emulator-Fault": fault}) as c:  # fmt: skip
+        with pytest.raises(getattr(errors, error)):
+            list(c.stream([Message("user", [TextPart("a long enough answer please")])],
+                          GenerationParams()))  # fmt: skip
+
+
+def test_rate_limit_is_retried(emu):
+    from core.client import DatabricksChatClient
+    from core.types import GenerationParams, Message, TextPart
+
+    emu.configure(retry_after=0.01)
+    emu.reset_faults()
+    with DatabricksChatClient(model=G3, host=emu.host, token=emu.token, api="gemini",
+                              extra_headers={"X-Emulator-Fault": "429:1"}) as c:  # fmt: skip
+        r = c.complete([Message("user", [TextPart("retry me")])], GenerationParams())
+    assert '"retry me"' in r.text
+    assert [q.path for q in emu.requests[-2:]] == [f"{PATH}:generateContent"] * 2
