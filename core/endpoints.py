@@ -8,7 +8,7 @@
 | ``endpoint_kind="gateway-openai"`` | ``{host}/ai-gateway/openai/v1/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``base_url=...`` | ``{base_url}/chat/completions`` (``/responses``) | chat/responses | yes |
 | ``apps/<name>`` | ``{app_url}/responses`` (``app_url`` from ``GET {host}/api/2.0/apps/{name}``) | responses | no |
-| Responses format, non-OpenAI model | ``{host}/serving-endpoints/open-responses`` (``{base_url}/open-responses``) | open-responses | yes |
+| Responses format, non-OpenAI model | ``{host}/serving-endpoints/open-responses`` (also for a ``base_url`` ending in ``/serving-endpoints``) | open-responses | yes |
 | ``api="gemini"`` | ``{host}/ai-gateway/gemini/v1beta/models/{model}:generateContent`` | gemini | no (path) |
 
 ``use_responses_api=None`` (and ``api=None``) means auto: on for ``apps/`` and for models whose
@@ -101,9 +101,9 @@ def choose_api(
     api: str | None,
     use_responses_api: bool | None,
     registry_api: str | None,
-    family: str | None,
 ) -> Api:
-    """The wire format: ``api`` wins, ``use_responses_api`` is its older boolean form."""
+    """The wire format asked for: ``api`` wins, ``use_responses_api`` is its older boolean
+    form. (Whether ``"responses"`` goes to ``/open-responses`` depends on the route too.)"""
     if api is not None and api not in API_SETTINGS:
         raise ConfigurationError(
             f"unknown api {api!r}; use one of {', '.join(repr(a) for a in API_SETTINGS)}"
@@ -119,8 +119,6 @@ def choose_api(
             api = "responses" if registry_api == "responses-only" else "chat"
         else:
             api = "responses" if use_responses_api else "chat"
-    if api == "responses" and family in OPEN_RESPONSES_FAMILIES:
-        return "open-responses"
     return api  # type: ignore[return-value]
 
 
@@ -149,8 +147,13 @@ def resolve_route(
             url="", api="responses", send_model=False, kind="app", model=model, app_name=app
         )
 
-    chosen = choose_api(
-        api=api, use_responses_api=use_responses_api, registry_api=registry_api, family=family
+    chosen = choose_api(api=api, use_responses_api=use_responses_api, registry_api=registry_api)
+    # The Responses format for a non-OpenAI model goes to /open-responses on Databricks'
+    # own paths; an agent's /invocations and a foreign base_url keep their /responses.
+    opened: Api = (
+        "open-responses"
+        if chosen == "responses" and family in OPEN_RESPONSES_FAMILIES
+        else chosen
     )
     if chosen == "gemini":
         if family not in (None, "gemini", "unknown"):
@@ -160,7 +163,6 @@ def resolve_route(
                 hint="use api='chat' (or 'responses') for it",
             )
         return _gemini_route(model, host=host, endpoint_kind=endpoint_kind, base_url=base_url)
-    tail = _TAILS[chosen]
 
     if endpoint_kind == "invocations":
         if base_url:
@@ -171,7 +173,7 @@ def resolve_route(
                 "endpoint's /invocations",
                 hint="drop endpoint_kind='invocations', or use the chat API",
             )
-        return Route(
+        return Route(  # an agent's ResponsesAgent schema, whatever its name says
             url=f"{host}/serving-endpoints/{quote(model, safe='')}/invocations",
             api=chosen,
             send_model=False,
@@ -179,13 +181,18 @@ def resolve_route(
             model=model,
         )
     if base_url and endpoint_kind in (None, "openai"):
+        root = base_url.rstrip("/")
+        if root.endswith("/serving-endpoints"):  # Databricks itself, OpenAI-client style
+            chosen = opened
         return Route(
-            url=f"{base_url.rstrip('/')}{tail}",
+            url=f"{root}{_TAILS[chosen]}",
             api=chosen,
             send_model=True,
             kind="openai",
             model=model,
         )
+    chosen = opened
+    tail = _TAILS[chosen]
     if endpoint_kind == "gateway-openai":
         if base_url:
             raise ConfigurationError(

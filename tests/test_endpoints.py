@@ -231,7 +231,12 @@ def test_route_is_frozen():
         ("databricks-claude-sonnet-4-5", "claude", {"api": "chat"},
          f"{H}/serving-endpoints/chat/completions", "chat"),
         ("databricks-claude-sonnet-4-5", "claude", {"api": "responses", "base_url": "http://x/v1"},
-         "http://x/v1/open-responses", "open-responses"),
+         "http://x/v1/responses", "responses"),  # a foreign server: its own /responses
+        ("databricks-claude-sonnet-4-5", "claude",
+         {"api": "responses", "base_url": f"{H}/serving-endpoints"},
+         f"{H}/serving-endpoints/open-responses", "open-responses"),
+        ("claude-agent", "claude", {"use_responses_api": True, "endpoint_kind": "invocations"},
+         f"{H}/serving-endpoints/claude-agent/invocations", "responses"),  # ResponsesAgent
         ("system.ai.gemini-3-1-pro", "gemini", {"api": "gemini"},
          f"{H}/ai-gateway/gemini/v1beta/models/system.ai.gemini-3-1-pro:generateContent", "gemini"),
         ("system.ai.gemini-3-1-pro", "gemini", {"api": "gemini", "base_url": "http://x/gemini"},
@@ -241,7 +246,8 @@ def test_route_is_frozen():
 def test_api_routes(model, family, kw, url, api):
     route = resolve_route(model, host=H, family=family, **kw)
     assert (route.url, route.api) == (url, api)
-    assert route.body_model == (None if api == "gemini" else model)
+    in_path = api == "gemini" or url.endswith("/invocations")
+    assert route.body_model == (None if in_path else model)
 
 
 def test_gemini_streams_to_stream_generate_content():
@@ -258,7 +264,7 @@ def test_gemini_streams_to_stream_generate_content():
     ("model", "kw", "match"),
     [
         ("system.ai.claude-sonnet-4-5", {"api": "responses"}, "databricks-claude-sonnet-4-5"),
-        ("databricks-claude-sonnet-4-5", {"api": "responses", "endpoint_kind": "invocations"},
+        ("databricks-claude-sonnet-4-5", {"api": "open-responses", "endpoint_kind": "invocations"},
          "not through an endpoint's /invocations"),
         ("databricks-gemini-2-5-pro", {"api": "gemini", "endpoint_kind": "serving"},
          "Unity AI Gateway only"),
