@@ -14,6 +14,9 @@ What it shows:
    reasoning printed (dimmed) as it arrives, then the tool call, the tool run, and the streamed
    final answer (the reasoning is sent back with its signature on the second turn).
 2. LlamaIndex: a FunctionAgent with a multiply tool, its events printed as they happen.
+3. Retrieval on Databricks models only (examples/rag.py): a LlamaIndex VectorStoreIndex query
+   engine and a LangChain retrieval chain, embeddings from DatabricksEmbedding(s) and answers
+   from Databricks / ChatDatabricks (DEMO_EMBEDDING_MODEL, DEMO_RAG_CHAT_MODEL).
 """
 
 from __future__ import annotations
@@ -218,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         with target(args.emulator) as conn:
             langchain_demo(conn)
             asyncio.run(llamaindex_demo(conn))
+            say()
+            say(bold("3. Retrieval with Databricks embeddings and chat (examples/rag.py)"))
+            from rag import langchain_rag, llamaindex_rag
+
+            asyncio.run(llamaindex_rag(conn))
+            langchain_rag(conn)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line, no traceback, unless asked for

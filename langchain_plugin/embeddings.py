@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from core.endpoints import is_uc_name
-from core.params import header_map
+from core.params import header_map, sort_unknown_kwargs
 
 # Settings handed to the core client as they are (None means "let the core decide").
 _CLIENT_FIELDS = (
@@ -105,6 +105,16 @@ class DatabricksEmbeddings(BaseModel, Embeddings):
             if isinstance(kwargs.get(key), str):
                 kwargs[key] = SecretStr(kwargs[key])
         compat_endpoint = "endpoint" in kwargs and "model" not in kwargs
+        known = set(type(self).model_fields) | {"endpoint", "api_key"}
+        extra = sort_unknown_kwargs(
+            {k: kwargs.pop(k) for k in list(kwargs) if k not in known},
+            known,
+            owner="DatabricksEmbeddings",
+            into="query_params and documents_params",
+        )
+        if extra:
+            for key in ("query_params", "documents_params"):
+                kwargs[key] = {**extra, **(kwargs.get(key) or {})}
         super().__init__(**kwargs)
         from core.compat import settings_from_aliases
         from core.embeddings import DatabricksEmbeddingsClient

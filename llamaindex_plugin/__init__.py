@@ -1,6 +1,6 @@
-"""LlamaIndex integration: ``from llamaindex_plugin import Databricks``.
+"""LlamaIndex integration: ``from llamaindex_plugin import Databricks, DatabricksEmbedding``.
 
-Importing the package is cheap; the LLM class (and llama-index-core's LLM stack) loads on first
+Importing the package is cheap; each class (and llama-index-core's stack) loads on first
 attribute access.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from llamaindex_plugin.embeddings import DatabricksEmbedding
     from llamaindex_plugin.llm import Databricks
 
     DataBricks = Databricks
 
-__all__ = ["DataBricks", "Databricks"]
+__all__ = ["DataBricks", "Databricks", "DatabricksEmbedding"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +23,9 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = Databricks
         return Databricks
+    if name == "DatabricksEmbedding":
+        from llamaindex_plugin.embeddings import DatabricksEmbedding
+
+        globals()[name] = DatabricksEmbedding
+        return DatabricksEmbedding
     raise AttributeError(f"module 'llamaindex_plugin' has no attribute {name!r}")

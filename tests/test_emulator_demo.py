@@ -35,10 +35,14 @@ def test_demo_runs_against_the_emulator(tmp_path):
     assert "tool result: It is sunny and 21°C in Paris." in lc
     assert "answer: " in lc and "sunny" in lc.split("answer: ", 1)[1]
     # LlamaIndex: the agent called the tool and answered with its result
-    li = out.split("2. LlamaIndex", 1)[1]
+    li = out.split("2. LlamaIndex", 1)[1].split("3. Retrieval", 1)[0]
     assert "tool call: multiply({'a': 6, 'b': 7})" in li
     assert "tool result: 42" in li
     assert "answer: " in li and "42" in li.split("answer: ", 1)[1]
+    # Retrieval: both frameworks found the Zurich badge document and answered from it
+    rag = out.split("3. Retrieval", 1)[1]
+    assert rag.count("retrieved: The Zurich office badge color is teal") == 2
+    assert all("teal" in part.split("\n\n")[0] for part in rag.split("answer: ")[1:])
     assert "Traceback" not in proc.stderr
 
 

@@ -162,3 +162,14 @@ def test_use_ai_gateway_and_default_headers(emulator: Any) -> None:
 def test_target_uri_is_not_deprecated_here(emulator: Any, recwarn: pytest.WarningsRecorder) -> None:
     DatabricksEmbeddings(endpoint="databricks-gte-large-en", target_uri=emulator.host, token=emulator.token)
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_unknown_arguments_near_miss_raises_others_are_sent_with_a_warning(emulator: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="did you mean 'batch_size'"):
+        make(emulator, batchsize=10)
+    with pytest.warns(UserWarning, match="'instruction' is not a parameter"):
+        emb = make(emulator, model="databricks-bge-large-en", instruction="Represent this")
+    emulator.clear_requests()
+    emb.embed_query("q")
+    emb.embed_documents(["d"])
+    assert [r.json["instruction"] for r in emulator.requests] == ["Represent this"] * 2
