@@ -3,6 +3,7 @@
 ```
 databricks-llm chat "Why is the sky blue?" --model databricks-claude-sonnet-4-5 --thinking-budget 2048
 databricks-llm chat                      # interactive session (Ctrl-D to quit)
+databricks-llm embed docs.txt -o vectors.jsonl   # embeddings, progress bar on a terminal
 databricks-llm models                    # serving endpoints joined with the model registry
 databricks-llm auth                      # resolved method, host, identity; token masked
 databricks-llm emulate --port 8000       # local emulator; prints the variables to export
@@ -423,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="databricks-llm", description="Databricks-hosted models from the command line."
     )
-    sub = parser.add_subparsers(dest="command", metavar="{chat,models,auth,emulate}")
+    sub = parser.add_subparsers(dest="command", metavar="{chat,embed,models,auth,emulate}")
 
     def workspace(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", help="workspace URL (default: DATABRICKS_HOST or the profile)")
@@ -457,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a function tool the model may call (repeatable); calls are shown")  # fmt: skip
     workspace(chat)
     chat.set_defaults(func=cmd_chat)
+
+    from core.cli_embed import add_parser as add_embed_parser
+
+    add_embed_parser(sub, workspace)
 
     models = sub.add_parser("models", help="serving endpoints joined with the model registry")
     workspace(models)
