@@ -220,7 +220,7 @@ def add_parser(sub: Any, workspace: Callable[[argparse.ArgumentParser], None]) -
     p.add_argument("--id-field", default="id", help="JSONL field copied to the output as id")
     p.add_argument("--output", "-o", help="write vectors here (default stdout)")
     p.add_argument("--batch-size", type=int, help="inputs per request (default: the model's)")
-    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    p.add_argument("--concurrency", type=int, help="requests in flight at most (default: up to 16, adaptive)")
     p.add_argument("--dimensions", type=int, help="vector size (Matryoshka models only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     workspace(p)

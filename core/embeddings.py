@@ -8,7 +8,8 @@ and input rules from :mod:`core.codecs.embeddings`, limits from
 ``embed(texts)`` checks every input first (non-strings, inputs surely over the model's token
 limit: a typed error naming the item, nothing sent), splits the list into batches within the
 endpoint's limits, sends up to ``max_concurrency`` batches at a time (threads for ``embed``,
-one event loop for ``aembed``) and returns the vectors in input order whatever order the
+one event loop for ``aembed``; every attempt also passes the endpoint's adaptive limiter shared
+by the process, :mod:`core.limiter`, which backs off on 429s) and returns the vectors in input order whatever order the
 answers arrive in, with the usage summed. An empty list returns at once without a request.
 """
 
@@ -18,7 +19,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.auth import AuthProvider
 from core.codecs.embeddings import (
@@ -37,9 +38,14 @@ from core.endpoints import Route, resolve_embeddings_route
 from core.errors import ConfigurationError, InvalidRequestError
 from core.settings import ClientSettings
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.limiter import AdaptiveLimiter
+
 __all__ = ["DatabricksEmbeddingsClient", "EmbeddingResult", "EmbeddingUsage", "Progress"]
 
-DEFAULT_CONCURRENCY = 8
+# Workers per call when no max_concurrency is set: the shared adaptive limiter (which starts at
+# 8 attempts in flight and grows while the endpoint keeps up) decides how many really go out.
+DEFAULT_CONCURRENCY = 16
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 # (inputs done so far, inputs in this call): called after each batch, from one thread at a time
 Progress = Callable[[int, int], None]
@@ -49,7 +55,8 @@ class DatabricksEmbeddingsClient:
     """Embed texts with one Databricks embedding endpoint: ``embed`` / ``aembed``.
 
     ``batch_size`` caps inputs per request (default: the registry's ``max_batch`` for the
-    model); ``max_concurrency`` caps requests in flight per call and may be changed at any time;
+    model); ``max_concurrency`` caps requests in flight (also the settings' client cap, as on the
+    chat client); the attribute sets the workers of later calls and may be lowered at any time;
     ``params`` are extra body fields sent with every request (``instruction``, ``dimensions``).
     """
 
@@ -58,11 +65,13 @@ class DatabricksEmbeddingsClient:
         settings: ClientSettings | None = None,
         *,
         batch_size: int | None = None,
-        max_concurrency: int = DEFAULT_CONCURRENCY,
+        max_concurrency: int | None = None,
         params: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         hide_secrets(kwargs)
+        if max_concurrency is not None:
+            kwargs["max_concurrency"] = _positive("max_concurrency", max_concurrency)
         self.settings: ClientSettings = settings_from(settings, kwargs)
         s = self.settings
         if not s.model:
@@ -81,7 +90,7 @@ class DatabricksEmbeddingsClient:
         self.route: Route = resolve_embeddings_route(
             s.model, host="", endpoint_kind=s.endpoint_kind, base_url=s.base_url
         )  # checked before credentials are looked for; rebuilt with the host below
-        conn = open_connection(s)
+        conn = self._conn = open_connection(s)
         self.host: str = conn.host
         self.auth: AuthProvider = conn.auth
         self.auth_source: str = conn.auth_source
@@ -92,7 +101,7 @@ class DatabricksEmbeddingsClient:
         self.batch_size: int = _positive(
             "batch_size", self.info.max_batch if batch_size is None else batch_size
         )
-        self.max_concurrency: int = _positive("max_concurrency", max_concurrency)
+        self.max_concurrency: int = s.max_concurrency or DEFAULT_CONCURRENCY
         self.params: dict[str, Any] = dict(params or {})
         check_params(self.params, self.info)
         self._body_model = self.route.body_model
@@ -118,12 +127,14 @@ class DatabricksEmbeddingsClient:
         return self._copy()
 
     def _copy(self) -> DatabricksEmbeddingsClient:
-        return type(self)(
-            self.settings,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            params=self.params,
-        )
+        twin = type(self)(self.settings, batch_size=self.batch_size, params=self.params)
+        twin.max_concurrency = self.max_concurrency
+        return twin
+
+    @property
+    def limiter(self) -> AdaptiveLimiter | None:
+        """The endpoint's shared adaptive limiter (``.state()`` for logs), None when off."""
+        return self._conn.limiter
 
     # -- one request -----------------------------------------------------------------------
     def _body(self, texts: Sequence[str], params: Mapping[str, Any] | None) -> bytes:

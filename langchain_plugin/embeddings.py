@@ -24,6 +24,7 @@ _CLIENT_FIELDS = (
     "workspace_client",
     "timeout",
     "max_retries",
+    "adaptive_concurrency",
     "token",
     "client_secret",
 )
@@ -90,8 +91,11 @@ class DatabricksEmbeddings(BaseModel, Embeddings):
     """Extra request fields for ``embed_documents``."""
     batch_size: int | None = None
     """Inputs per request (default: the model's limit from the registry)."""
-    max_concurrency: int = 8
-    """Requests in flight at once for one ``embed_documents`` call."""
+    max_concurrency: int | None = None
+    """Requests in flight at most (default: up to 16 per call, as many as the endpoint's shared
+    adaptive limiter lets through)."""
+    adaptive_concurrency: bool | None = None
+    """``False`` turns the endpoint's shared adaptive limiter (:mod:`core.limiter`) off."""
     timeout: float | None = None
     max_retries: int | None = None
 

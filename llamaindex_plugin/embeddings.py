@@ -54,7 +54,12 @@ class DatabricksEmbedding(BaseEmbedding):
     batch_size: int | None = Field(
         default=None, description="Inputs per request (default: the model's registry limit)."
     )
-    max_concurrency: int = Field(default=8, description="Requests in flight per call.")
+    max_concurrency: int | None = Field(
+        default=None, description="Requests in flight at most (default: up to 16 per call)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True, description="Attempts go through the endpoint's shared adaptive limiter."
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request fields (e.g. instruction, dimensions)."
     )
@@ -80,7 +85,8 @@ class DatabricksEmbedding(BaseEmbedding):
         workspace_client: Any = None,
         embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
         batch_size: int | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
+        adaptive_concurrency: bool = True,
         additional_kwargs: dict[str, Any] | None = None,
         max_retries: int = 3,
         timeout: float = 120.0,
@@ -160,6 +166,7 @@ class DatabricksEmbedding(BaseEmbedding):
             max_retries=max_retries,
             batch_size=batch_size,
             max_concurrency=max_concurrency,
+            adaptive_concurrency=adaptive_concurrency,
             additional_kwargs=params,
             embed_batch_size=embed_batch_size,
             callback_manager=callback_manager,
@@ -191,6 +198,7 @@ class DatabricksEmbedding(BaseEmbedding):
             verify=verify,
             batch_size=batch_size,
             max_concurrency=max_concurrency,
+            adaptive_concurrency=adaptive_concurrency,
             params=params,
             **settings,
         )

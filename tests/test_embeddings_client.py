@@ -275,3 +275,19 @@ def test_repr_and_copy_hide_the_token() -> None:
     twin = copy.deepcopy(c)
     assert twin.route.url == c.route.url and twin is not c
     assert twin.batch_size == c.batch_size
+
+
+@respx.mock
+def test_attempts_pass_the_endpoints_shared_adaptive_limiter() -> None:
+    c = client("limiter-test-embedder")  # an endpoint no other test has touched
+    assert c.limiter is not None and c.limiter is client("limiter-test-embedder").limiter
+    assert client("limiter-test-embedder", adaptive_concurrency=False).limiter is None
+    before = c.limiter.limit
+    respx.post(SERVING).mock(
+        side_effect=[
+            httpx.Response(429, json={"message": "slow down"}, headers={"Retry-After": "0"}),
+            httpx.Response(200, json={"data": [{"index": 0, "embedding": [1.0]}]}),
+        ]
+    )
+    assert c.embed(["a"]).vectors == [[1.0]]
+    assert c.limiter.limit < before  # the 429 cut the shared limit
