@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from core.accumulator import deltas_from_response
+from core.agents import agent_route, needs_task, schema_for_task
 from core.auth import AuthProvider, normalize_host
 from core.connection import MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES  # re-exported
 from core.connection import encode_json, hide_secrets, open_connection
@@ -80,6 +81,23 @@ class DatabricksChatClient:
             registry_api=self.info.api,
             api=s.api,
             family=self.info.family,
+        )
+        if s.agent_schema is not None:
+            self._route = agent_route(
+                self._route,
+                s.agent_schema,
+                host=self.host,
+                endpoint_kind=s.endpoint_kind,
+                use_responses_api=s.use_responses_api,
+            )
+        # the agent schema comes from the endpoint's task, read before the first request
+        self._task_pending = needs_task(
+            self._route,
+            explicit=s.agent_schema is not None
+            or s.use_responses_api is not None
+            or s.api is not None
+            or bool(conn.base_url),
+            known_model=self.info.known,
         )
         if self._route.kind == "app" and not self.auth.is_oauth:
             raise ConfigurationError(
@@ -158,7 +176,7 @@ class DatabricksChatClient:
     def _prepare(
         self, route: Route, messages: Sequence[Message], params: GenerationParams, stream: bool
     ) -> tuple[Codec, bytes]:
-        codec = self._codec(route.api)
+        codec = self._codec(route.codec)
         messages, params, notes = apply_model_rules(messages, params, self.info)
         for note in notes:
             if note.key not in self._warned:
@@ -222,6 +240,23 @@ class DatabricksChatClient:
                 registry_api=info.api,
             )
 
+    def _apply_task(self, config: EndpointConfig | None) -> None:
+        """Route by the endpoint's task (once): an agent schema, or nothing to change."""
+        schema = schema_for_task(config.task if config is not None else None)
+        if schema is not None:
+            self._route = agent_route(
+                self._route, schema, host=self.host, endpoint_kind=self.settings.endpoint_kind
+            )
+        self._task_pending = False
+
+    def _read_config(self, config: EndpointConfig | None) -> None:
+        """What the endpoint's configuration tells (read once, shared): the served model's
+        rules, then the agent schema of its task."""
+        if self._info_pending:
+            self._learn_info(config)
+        if self._task_pending:
+            self._apply_task(config)
+
     def _app_lookup_url(self) -> str | None:
         """The Apps API URL to read first: for an app whose URL is not known yet, else None."""
         if self._route.kind != "app" or self._app_url is not None:
@@ -230,10 +265,10 @@ class DatabricksChatClient:
         return apps_api_url(self.host, self._route.app_name)
 
     def _resolve(self) -> Route:
-        if self._info_pending:
+        if self._info_pending or self._task_pending:
             from core.endpoint_config import endpoint_config
 
-            self._learn_info(endpoint_config(self.http, self.host, self.model))
+            self._read_config(endpoint_config(self.http, self.host, self.model))
         url = self._app_lookup_url()
         if url is not None:
             try:
@@ -244,10 +279,10 @@ class DatabricksChatClient:
         return self.route
 
     async def _aresolve(self) -> Route:
-        if self._info_pending:
+        if self._info_pending or self._task_pending:
             from core.endpoint_config import aendpoint_config
 
-            self._learn_info(await aendpoint_config(self.http, self.host, self.model))
+            self._read_config(await aendpoint_config(self.http, self.host, self.model))
         url = self._app_lookup_url()
         if url is not None:
             try:
@@ -424,7 +459,7 @@ class _Call:
         if self.answered:
             return []
         decoder = cast("StreamDecoding", self.decoder)
-        if not decoder.done:
+        if not decoder.complete:  # [DONE], or a wire without one and nothing left open
             raise StreamInterruptedError(
                 f"the stream from {self.route.url} ended without its terminal event; "
                 "what arrived before was delivered"
@@ -468,7 +503,7 @@ def _parse_json_body(codec: Codec, body: Any) -> ChatResponse:
     if (
         isinstance(body, dict)
         and ("error_code" in body or "error" in body)
-        and not any(k in body for k in ("choices", "output"))
+        and not any(k in body for k in ("choices", "output", "messages"))
     ):
         from core.transport.errors import parse_error_body
 

@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from core.errors import ConfigurationError
 
-Api = Literal["chat", "responses", "open-responses", "gemini", "embeddings"]
+Api = Literal["chat", "responses", "open-responses", "gemini", "embeddings", "chat_agent"]
 RouteKind = Literal["gateway", "serving", "invocations", "openai", "app"]
 API_SETTINGS = ("chat", "responses", "open-responses", "gemini")
 
@@ -59,6 +59,14 @@ class Route:
     model: str  # the model/endpoint name as given
     app_name: str | None = None
     stream_url: str | None = None  # when streams go elsewhere (Gemini's :streamGenerateContent)
+    # an agent (ResponsesAgent, ChatAgent, ChatModel) that may run tools itself: see
+    # core.agents; decides e.g. whether a tool call in its answer is the caller's to run
+    agent: bool = False
+
+    @property
+    def codec(self) -> str:
+        """The codec kind (``core.codecs.codec_for``): the wire API, agent-aware."""
+        return "responses_agent" if self.api == "responses" and self.agent else self.api
 
     @property
     def body_model(self) -> str | None:
@@ -69,13 +77,17 @@ class Route:
         return (self.stream_url or self.url) if stream else self.url
 
     def with_app_url(self, app_url: str) -> Route:
+        # ResponsesAgent apps answer at /responses; other agent schemas at MLflow's
+        # AgentServer path /invocations
+        tail = "/responses" if self.api == "responses" else "/invocations"
         return Route(
-            url=f"{app_url.rstrip('/')}/responses",
-            api="responses",
+            url=f"{app_url.rstrip('/')}{tail}",
+            api=self.api,
             send_model=False,
             kind="app",
             model=self.model,
             app_name=self.app_name,
+            agent=True,
         )
 
 
@@ -144,7 +156,13 @@ def resolve_route(
                 "leave use_responses_api and api unset"
             )
         return Route(
-            url="", api="responses", send_model=False, kind="app", model=model, app_name=app
+            url="",
+            api="responses",
+            send_model=False,
+            kind="app",
+            model=model,
+            app_name=app,
+            agent=True,
         )
 
     chosen = choose_api(api=api, use_responses_api=use_responses_api, registry_api=registry_api)
@@ -179,6 +197,9 @@ def resolve_route(
             send_model=False,
             kind="invocations",
             model=model,
+            # a Responses body on /invocations is a ResponsesAgent (OpenAI models are not
+            # served there)
+            agent=chosen == "responses",
         )
     if base_url and endpoint_kind in (None, "openai"):
         root = base_url.rstrip("/")

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from core.agents import AgentSchema
+
 EndpointKind = Literal["gateway", "gateway-openai", "serving", "invocations", "openai"]
 # The wire format: "chat" completions, the "responses" format (sent to /open-responses for
 # non-OpenAI models), "open-responses" forced, or Google's native "gemini" generateContent.
@@ -65,6 +67,8 @@ class ClientSettings(BaseModel):
     endpoint_kind: EndpointKind | None = None
     use_responses_api: bool | None = None
     api: ApiKind | None = None
+    # "responses_agent" | "chat_agent" | "chat_model"; None: from the endpoint's task (core.agents)
+    agent_schema: AgentSchema | None = None
     external_model: bool = False
     timeout: float = 120.0
     max_retries: int = 3

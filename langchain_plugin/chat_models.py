@@ -50,6 +50,7 @@ _DEFAULT_FIELDS = (
     "reasoning_effort",
     "thinking_budget",
     "custom_inputs",
+    "context",
 )
 # Call keywords that are LangChain's, not the request's.
 _SKIP_CALL_KWARGS = frozenset({"model", "stream", "stream_usage"})
@@ -63,6 +64,7 @@ _CLIENT_FIELDS = (
     "workspace_client",
     "use_responses_api",
     "api",
+    "agent_schema",
     "timeout",
     "max_retries",
     "proxy",
@@ -171,7 +173,11 @@ class ChatDatabricks(BaseChatModel):
     api: Literal["chat", "responses", "open-responses", "gemini"] | None = None
     """The wire format: chat completions, the Responses format (Open Responses for non-OpenAI
     models), or Google's native ``gemini`` API through Unity AI Gateway."""
+    agent_schema: Literal["responses_agent", "chat_agent", "chat_model"] | None = None
+    """The agent schema of the endpoint; unset: read from the endpoint's task (core.agents)."""
     custom_inputs: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    """Agents: ``{"conversation_id": ..., "user_id": ...}`` sent with every request."""
     external_model: bool = False
     """The endpoint serves an external (non pay-per-token) model: Responses-only parameters such
     as ``store`` are allowed."""

@@ -498,11 +498,12 @@ def response_kwargs(response: NeutralResponse) -> dict[str, Any]:
 
 
 def chat_response(response: NeutralResponse, delta: str | None = None) -> ChatResponse:
+    message = parts_to_message(response.parts)
+    kwargs = response_kwargs(response)
+    if "custom_outputs" in kwargs:  # an agent's: on the message too (what memory keeps)
+        message.additional_kwargs["custom_outputs"] = kwargs["custom_outputs"]
     return ChatResponse(
-        message=parts_to_message(response.parts),
-        raw=raw_of(response),
-        delta=delta,
-        additional_kwargs=response_kwargs(response),
+        message=message, raw=raw_of(response), delta=delta, additional_kwargs=kwargs
     )
 
 

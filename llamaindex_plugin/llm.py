@@ -84,6 +84,7 @@ _DEFAULT_FIELDS = (
     "thinking_budget",
     "extra_body",
     "custom_inputs",
+    "context",
 )
 
 
@@ -138,7 +139,13 @@ class Databricks(FunctionCallingLLM):
     api: str | None = Field(
         default=None, description="chat|responses|open-responses|gemini (wire format)"
     )
+    agent_schema: Literal["responses_agent", "chat_agent", "chat_model"] | None = Field(
+        default=None, description="Agent schema; unset: from the endpoint's task."
+    )
     custom_inputs: dict[str, Any] | None = Field(default=None)
+    context: dict[str, Any] | None = Field(
+        default=None, description="Agents: conversation_id/user_id sent with every request."
+    )
     context_window: int | None = Field(default=None, description="Override the registry's.")
     is_function_calling: bool | None = Field(
         default=None, description="Override the registry's tool support flag."
@@ -187,7 +194,9 @@ class Databricks(FunctionCallingLLM):
         additional_kwargs: dict[str, Any] | None = None,
         use_responses_api: bool | None = None,
         api: str | None = None,
+        agent_schema: Literal["responses_agent", "chat_agent", "chat_model"] | None = None,
         custom_inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
         context_window: int | None = None,
         is_function_calling_model: bool | None = None,
         is_function_calling: bool | None = None,
@@ -250,7 +259,9 @@ class Databricks(FunctionCallingLLM):
             extra_body=merged_extra,
             use_responses_api=use_responses_api,
             api=api,
+            agent_schema=agent_schema,
             custom_inputs=custom_inputs,
+            context=context,
             context_window=context_window,
             is_function_calling=(
                 is_function_calling
@@ -292,6 +303,7 @@ class Databricks(FunctionCallingLLM):
             endpoint_kind=self.endpoint_kind,  # type: ignore[arg-type]
             use_responses_api=self.use_responses_api,
             api=self.api,  # type: ignore[arg-type]
+            agent_schema=self.agent_schema,
             external_model=self.external_model,
             timeout=self.timeout,
             max_retries=self.max_retries,

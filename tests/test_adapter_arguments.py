@@ -146,7 +146,8 @@ def test_headers_must_be_strings(emu: Any) -> None:
 @pytest.mark.parametrize("adapter", sorted(RUNNERS))
 def test_custom_inputs_on_chat_completions(emu: Any, adapter: str, mode: str) -> None:
     make, run = RUNNERS[adapter]
-    llm = make(emu, "my-agent", endpoint_kind="invocations", custom_inputs={"tier": "gold"})
+    # a legacy ChatModel agent (task agent/v1/chat): chat completions plus custom_inputs
+    llm = make(emu, "my-legacy-agent", endpoint_kind="invocations", custom_inputs={"tier": "gold"})
     run(llm, mode)
     assert last(emu).json["custom_inputs"] == {"tier": "gold"}
     assert "messages" in last(emu).json  # the chat-completions schema

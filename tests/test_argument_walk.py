@@ -242,6 +242,17 @@ LC_FIELDS: dict[
         lc_invoke,
         lambda s: s.body["custom_inputs"] == {"k": 1},
     ),
+    "context": (
+        lambda e: {"context": {"user_id": "u"}},
+        lc_invoke,
+        lambda s: s.body["context"] == {"user_id": "u"},
+    ),
+    "agent_schema": (
+        lambda e: {"model": "my-chat-agent", "agent_schema": "chat_agent"},
+        lc_invoke,
+        lambda s: s.path == "/serving-endpoints/my-chat-agent/invocations"
+        and s.body["messages"] == [{"role": "user", "content": "hi"}],
+    ),
     "external_model": (
         lambda e: {
             "model": "my-gpt-5-endpoint",
@@ -476,6 +487,17 @@ LI_ARGS: dict[
         lambda e: {"custom_inputs": {"k": 1}},
         li_chat,
         lambda s: s.body["custom_inputs"] == {"k": 1},
+    ),
+    "context": (
+        lambda e: {"context": {"user_id": "u"}},
+        li_chat,
+        lambda s: s.body["context"] == {"user_id": "u"},
+    ),
+    "agent_schema": (
+        lambda e: {"model": "my-chat-agent", "agent_schema": "chat_agent"},
+        li_chat,
+        lambda s: s.path == "/serving-endpoints/my-chat-agent/invocations"
+        and s.body["messages"] == [{"role": "user", "content": "hi"}],
     ),
     "context_window": (
         lambda e: {"context_window": 1234},

@@ -617,19 +617,21 @@ def test_agent_executed_calls_vs_calls_for_the_caller():
         {"type": "function_call_output", "call_id": "c1", "output": "done"},
         _msg("I need b"),
     ]
-    r = codec.parse_response({"output": out})
+    r = codec.parse_response({"output": out}, agent=True)
+    # the caller's call comes after everything else: only the end of the answer tells that
+    # nothing ran it (the stream can know no sooner)
     assert [type(p).__name__ for p in r.parts] == [
         "ServerToolPart",
         "ServerToolPart",
-        "ToolCallPart",
         "TextPart",
+        "ToolCallPart",
     ]
     assert r.tool_calls[0].id == "c2" and r.finish_reason == "tool_calls"
     # the stream folds to the same, in the same order
     from core.accumulator import StreamAccumulator
 
     acc = StreamAccumulator()
-    dec = codec.StreamDecoder()
+    dec = codec.StreamDecoder(agent=True)
     for e in [{"type": "response.output_item.done", "item": i} for i in out]:
         for d in dec.feed(json.dumps(e)):
             acc.add(d)
@@ -657,7 +659,13 @@ def test_parse_chat_agent_shape():
     }
     r = codec.parse_response(body)
     assert r.text == "final"
-    assert r.tool_calls[0].name == "f"
+    # a ChatAgent's tool calls ran inside the agent: its own steps, not calls for the caller
+    assert r.tool_calls == [] and r.finish_reason == "stop"
+    steps = [p.item for p in r.parts if isinstance(p, ServerToolPart)]
+    assert [(s["type"], s["call_id"]) for s in steps] == [
+        ("function_call", "t"),
+        ("function_call_output", "t"),
+    ]
     assert r.extras["custom_outputs"] == {"x": 1}
     assert len(r.extras["messages"]) == 3
 
@@ -740,7 +748,7 @@ def test_stream_text_usage_once_and_finish():
         },
     ]
     dec, out = feed_all(events)
-    assert dec.done
+    assert dec.complete and not dec.done  # no [DONE]: complete, and read on to the end
     assert out[0] == MetaDelta(id="resp_1", model="gpt-5")
     assert [d.text for d in out if isinstance(d, TextDelta)] == ["Hel", "lo"]
     usages = [d for d in out if isinstance(d, UsageDelta)]

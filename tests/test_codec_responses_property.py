@@ -215,15 +215,15 @@ def agent_events(body) -> list[dict]:
     return events
 
 
-def fold(events) -> object:
-    dec = codec.StreamDecoder()
+def fold(events, agent=False) -> object:
+    dec = codec.StreamDecoder(agent=agent)
     acc = StreamAccumulator()
     for e in events:
         for d in dec.feed(json.dumps(e)):
             acc.add(d)
     for d in dec.close():
         acc.add(d)
-    assert dec.done
+    assert dec.complete
     return acc.response()
 
 
@@ -236,8 +236,8 @@ def test_streamed_openai_events_fold_to_parse_response(data, body):
 @settings(max_examples=200, deadline=None)
 @given(response_object(agent_outputs=True))
 def test_agent_done_only_events_fold_to_parse_response(body):
-    got = fold(agent_events(body))
-    want = codec.parse_response(body)
+    got = fold(agent_events(body), agent=True)
+    want = codec.parse_response(body, agent=True)
     # agent events carry no output_index: reasoning blocks are numbered by the decoder
     strip = lambda parts: [  # noqa: E731
         type(p)(**{**{f: getattr(p, f) for f in p.__slots__}, "block": None})

@@ -114,7 +114,7 @@ def test_recorded_payloads_parse_cleanly():
             for e in events:
                 dec.feed(e)
             dec.close()
-            assert dec.done
+            assert dec.complete
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Wire codecs: pure functions between the neutral types and one API's JSON, no I/O.
 
 ``core.codecs.chat`` speaks chat completions (AI Gateway, serving endpoints, ``/invocations``,
-any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API, and
+any OpenAI-compatible ``base_url``); ``core.codecs.responses`` speaks the Responses API,
 ``core.codecs.open_responses`` the same format for non-OpenAI providers, ``core.codecs.gemini``
-Google's native ``generateContent``. Each
+Google's native ``generateContent``, ``core.codecs.responses_agent`` reads the Responses format
+as an agent's answer (MLflow ResponsesAgent) and ``core.codecs.chat_agent`` speaks MLflow's
+ChatAgent schema (see ``core.agents``). Each
 meets :class:`core.codecs.base.Codec`; :func:`codec_for` is the one place that maps a route's
 API kind to its codec (imported on first use, so ``import core`` stays cheap).
 """
@@ -17,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def codec_for(api: str) -> Codec:
-    """``"chat"`` -> ``core.codecs.chat``; ``"responses"`` -> ``core.codecs.responses``."""
+    """``"chat"``, ``"responses"``, ``"responses_agent"``, ``"chat_agent"`` -> that codec module
+    (``core.endpoints.Route.codec`` names the one a route needs)."""
     if api == "chat":
         from core.codecs import chat
 
@@ -34,8 +37,17 @@ def codec_for(api: str) -> Codec:
         from core.codecs import gemini
 
         return gemini
+    if api == "responses_agent":
+        from core.codecs import responses_agent
+
+        return responses_agent
+    if api == "chat_agent":
+        from core.codecs import chat_agent
+
+        return chat_agent
     raise ValueError(
-        f"unknown API kind {api!r} (expected 'chat', 'responses', 'open-responses' or 'gemini')"
+        f"unknown API kind {api!r} (expected 'chat', 'responses', 'open-responses', 'gemini', "
+        "'responses_agent' or 'chat_agent')"
     )
 
 

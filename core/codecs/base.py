@@ -23,7 +23,13 @@ class StreamDecoding(Protocol):
 
     @property
     def done(self) -> bool:
-        """The stream's terminal event was seen."""
+        """The stream's terminal event was seen: stop reading."""
+        ...
+
+    @property
+    def complete(self) -> bool:
+        """A clean end of the stream here is a whole answer (a terminal event came, or the
+        wire has none and nothing was left half-sent); else the stream was cut."""
         ...
 
     def feed(self, data: str) -> list[Delta]: ...
@@ -60,8 +66,12 @@ class Codec(Protocol):
 
 if TYPE_CHECKING:  # pragma: no cover - mypy checks every codec module against the contract
     from core.codecs import chat as _chat
+    from core.codecs import chat_agent as _chat_agent
     from core.codecs import gemini as _gemini
     from core.codecs import open_responses as _open_responses
     from core.codecs import responses as _responses
+    from core.codecs import responses_agent as _responses_agent
 
-    _checked: tuple[Codec, ...] = (_chat, _responses, _open_responses, _gemini)
+    _checked: tuple[Codec, ...] = (
+        _chat, _responses, _open_responses, _gemini, _responses_agent, _chat_agent
+    )

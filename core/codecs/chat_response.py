@@ -118,6 +118,8 @@ def _parse_response(body: Any) -> ChatResponse:
         del msg_extras["reasoning"]  # became a ReasoningPart above
     if msg_extras:
         extras["message"] = msg_extras
+        if "custom_outputs" in msg_extras:  # an agent's, on its message: reaches the user too
+            extras.setdefault("custom_outputs", msg_extras["custom_outputs"])
     if len(choices) > 1:
         extras["choices"] = choices[1:]
     return ChatResponse(
@@ -288,9 +290,19 @@ class StreamDecoder:
     collected and emitted once by :meth:`close`.
     """
 
-    __slots__ = ("_done", "_finished", "_meta", "_tool_ids", "_last_tool", "_usages", "_saw_tools")
+    __slots__ = (
+        "_agent",
+        "_done",
+        "_finished",
+        "_meta",
+        "_tool_ids",
+        "_last_tool",
+        "_usages",
+        "_saw_tools",
+    )
 
     def __init__(self) -> None:
+        self._agent: Any = None  # core.codecs.chat_agent.StreamDecoder, for ChatAgent chunks
         self._done = False
         self._finished = False
         self._meta = False
@@ -302,6 +314,12 @@ class StreamDecoder:
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def complete(self) -> bool:
+        """A clean end here is a whole answer: ``[DONE]`` came, or a finish reason did (agents
+        speaking chat completions through ``/invocations`` may not send ``[DONE]``)."""
+        return self._done or self._finished
 
     def feed(self, data: str) -> list[Delta]:
         if data == "[DONE]":
@@ -319,6 +337,8 @@ class StreamDecoder:
                 out = self._first(obj)
             elif "error" in obj or "error_code" in obj:
                 self._raise_error(obj)
+            elif "custom_outputs" in obj:  # an agent's, usually on its last chunk
+                out = [MetaDelta(extras={"custom_outputs": obj["custom_outputs"]})]
             else:
                 out = []
             choices = obj.get("choices")
@@ -347,6 +367,9 @@ class StreamDecoder:
                             raise MalformedEventError("finish_reason is not a string")
                         self._finished = True
                         out.append(FinishDelta(normalize_finish_reason(fr)))
+            elif choices is None and type(obj.get("delta")) is dict:
+                # a ChatAgent chunk (an agent/v2/chat endpoint read as chat): its own codec
+                return self._agent_chunk(obj)
             usage = obj.get("usage")
             if usage is not None:
                 if type(usage) is not dict:
@@ -446,6 +469,16 @@ class StreamDecoder:
                     args = a if type(a) is str else json.dumps(a)
             out.append(ToolCallDelta(idx, cid, name, args))
 
+    def _agent_chunk(self, obj: dict[str, Any]) -> list[Delta]:
+        """What this decoder made of the chunk is dropped: the ChatAgent decoder reads it all."""
+        if self._agent is None:
+            from core.codecs.chat_agent import StreamDecoder as ChatAgentDecoder
+
+            self._agent = ChatAgentDecoder()
+        self._finished = True  # a ChatAgent stream has no terminal event
+        out: list[Delta] = self._agent.feed(json.dumps(obj))
+        return out
+
     def _raise_error(self, obj: dict[str, Any]) -> None:
         msg, code = _error_text(obj)
         raise StreamErrorEvent(
@@ -453,6 +486,9 @@ class StreamDecoder:
         )
 
     def close(self) -> list[Delta]:
+        if self._agent is not None:
+            closed: list[Delta] = self._agent.close()
+            return closed
         out: list[Delta] = []
         usages = self._usages
         if usages:

@@ -118,6 +118,11 @@ class StreamDecoder:
         """A candidate's ``finishReason`` (or a blocked prompt) arrived: the answer is whole."""
         return self._done
 
+    @property
+    def complete(self) -> bool:
+        """Gemini's terminal signal is the finish reason: complete exactly when done."""
+        return self._done
+
     def feed(self, data: str) -> list[Delta]:
         try:
             chunk = json.loads(data)

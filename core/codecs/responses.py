@@ -29,7 +29,6 @@ Mapping decisions (one place, so both adapters behave the same):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -45,35 +44,26 @@ from core.codecs.policy import (
 from core.errors import (
     APIError,
     InvalidRequestError,
-    MalformedEventError,
     ResponseParseError,
     StreamErrorEvent,
 )
 from core.types import (
     ChatResponse,
-    Delta,
-    FinishDelta,
     GenerationParams,
     MediaPart,
     Message,
-    MetaDelta,
     NamedToolChoice,
     Part,
-    ReasoningDelta,
     ReasoningPart,
-    ServerToolDelta,
     ServerToolPart,
-    TextDelta,
     TextPart,
     Tool,
-    ToolCallDelta,
     ToolCallPart,
     ToolResultPart,
-    Usage,
-    UsageDelta,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.codecs.responses_stream import StreamDecoder
     from core.registry import ModelInfo
 
 __all__ = [
@@ -636,29 +626,19 @@ _CALL_TYPES = ("function_call", "custom_tool_call")
 _CALL_OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 
 
-def _take_call(pending: list[Any], call_id: Any, key: Any = lambda p: p) -> Any:
-    """Remove and return the pending call item whose call_id matches (None if none does)."""
-    for i, entry in enumerate(pending):
-        if key(entry).get("call_id") == call_id:
-            return pending.pop(i)
-    return None
-
-
-def _output_parts(output: list[Any]) -> list[Part]:
+def _output_parts(output: list[Any], agent: bool) -> list[Part]:
     """Output items -> parts.
 
-    A function/custom call followed by its own output (an agent that ran the tool itself, e.g.
-    an MLflow ResponsesAgent) is history, not a request to the caller: both items are kept whole
-    as ServerToolPart. Calls without an output before the next other item are ToolCallParts.
-    The stream decoder applies the same rule in the same order.
+    A function/custom call whose own output comes later in the list ran inside the agent (an
+    MLflow ResponsesAgent running its tools): history, not a request to the caller. Both items
+    are kept whole as ServerToolParts, placed where the output is (where it became known).
+    Calls left without an output are the caller's ToolCallParts: for an agent (``agent=True``)
+    after everything else, since only the end of the answer tells that nothing ran them; for a
+    model where they are (order matters when a reasoning item goes back before its call). The
+    stream decoder (``core.codecs.responses_stream``) applies the same rules, so both agree.
     """
-    parts: list[Part] = []
+    parts: list[Part | dict[str, Any]] = []
     pending: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        parts.extend(_call_part(item) for item in pending)
-        pending.clear()
-
     for index, item in enumerate(output):
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise _bad(f"output item {item!r}")
@@ -666,22 +646,26 @@ def _output_parts(output: list[Any]) -> list[Part]:
         if itype in _CALL_TYPES:
             _call_part(item)  # shape check now
             pending.append(item)
-            continue
-        if itype in _CALL_OUTPUT_TYPES:
-            call = _take_call(pending, item.get("call_id"))
+            if not agent:
+                parts.append(item)  # a place holder: the call's part, or dropped if answered
+        elif itype in _CALL_OUTPUT_TYPES:
+            call_id = item.get("call_id")
+            call = next((c for c in pending if c.get("call_id") == call_id), None)
             if call is not None:
+                pending.remove(call)
+                if not agent:
+                    parts.remove(call)
                 parts.append(ServerToolPart(call))
             parts.append(ServerToolPart(item))
-            continue
-        flush()
-        if itype == "message":
+        elif itype == "message":
             parts.extend(_message_parts(item))
         elif itype == "reasoning":
             parts.extend(_reasoning_parts(item, index))
         else:
             parts.append(ServerToolPart(item))
-    flush()
-    return _merge_text(parts)
+    if agent:
+        parts.extend(pending)
+    return _merge_text([_call_part(p) if isinstance(p, dict) else p for p in parts])
 
 
 def _reasoning_parts(item: dict[str, Any], index: int) -> list[ReasoningPart]:
@@ -713,15 +697,20 @@ def _merge_text(parts: list[Part]) -> list[Part]:
     return out
 
 
-def parse_response(body: Any) -> ChatResponse:
-    """A Responses object (OpenAI or ResponsesAgent), or an older agent shape -> ChatResponse."""
+def parse_response(body: Any, *, agent: bool = False) -> ChatResponse:
+    """A Responses object (OpenAI or ResponsesAgent), or an older agent shape -> ChatResponse.
+
+    ``agent=True`` for a ResponsesAgent (Model Serving ``/invocations``, Databricks Apps): see
+    :func:`_output_parts` for what changes."""
     if not isinstance(body, dict):
         raise ResponseParseError(f"Expected a JSON object, got {type(body).__name__}.")
     try:
         if "output" in body:
-            return _parse_responses_object(body)
-        if isinstance(body.get("messages"), list):
-            return _parse_chat_agent(body)
+            return _parse_responses_object(body, agent)
+        if isinstance(body.get("messages"), list):  # an older agent: ChatAgent schema
+            from core.codecs import chat_agent
+
+            return chat_agent.parse_response(body)
         if "choices" in body:
             from core.codecs.chat_response import parse_response as parse_chat_response
 
@@ -735,14 +724,14 @@ def parse_response(body: Any) -> ChatResponse:
     )
 
 
-def _parse_responses_object(body: dict[str, Any]) -> ChatResponse:
+def _parse_responses_object(body: dict[str, Any], agent: bool) -> ChatResponse:
     status = body.get("status")
     if status == "failed" or (body.get("error") and status not in ("completed", "incomplete")):
         _raise_failed(body.get("error"), stream=False)
     output = body.get("output")
     if not isinstance(output, list):
         raise _bad(f"output {output!r}")
-    parts = _output_parts(output)
+    parts = _output_parts(output, agent)
     has_calls = any(isinstance(p, ToolCallPart) for p in parts)
     return ChatResponse(
         parts=parts,
@@ -754,434 +743,12 @@ def _parse_responses_object(body: dict[str, Any]) -> ChatResponse:
     )
 
 
-def _chat_agent_message_parts(msg: Any) -> list[Part]:
-    if not isinstance(msg, dict):
-        raise _bad(f"agent message {msg!r}")
-    if msg.get("role", "assistant") != "assistant":
-        return []
-    parts: list[Part] = []
-    content = msg.get("content")
-    if isinstance(content, str):
-        if content:
-            parts.append(TextPart(content))
-    elif content is not None:
-        raise _bad(f"agent message content {content!r}")
-    calls = msg.get("tool_calls")
-    if calls is not None:
-        if not isinstance(calls, list):
-            raise _bad(f"tool_calls {calls!r}")
-        for call in calls:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(fn, dict):
-                raise _bad(f"tool call {call!r}")
-            cid, name, args = call.get("id"), fn.get("name"), fn.get("arguments", "")
-            if not (isinstance(cid, str) and isinstance(name, str) and isinstance(args, str)):
-                raise _bad(f"tool call {call!r}")
-            parts.append(ToolCallPart(cid, name, args))
-    return parts
-
-
-def _parse_chat_agent(body: dict[str, Any]) -> ChatResponse:
-    """MLflow ChatAgent: {"messages": [...], "custom_outputs": ..., "usage": ...}."""
-    parts: list[Part] = []
-    for msg in body["messages"]:
-        parts.extend(_chat_agent_message_parts(msg))
-    has_calls = any(isinstance(p, ToolCallPart) for p in parts)
-    extras = {
-        k: v
-        for k, v in body.items()
-        if k not in ("messages", "usage", "finish_reason", "id", "model")
-    }
-    extras["messages"] = body["messages"]
-    finish = _str(body.get("finish_reason")) or ("tool_calls" if has_calls else "stop")
-    return ChatResponse(
-        parts=_merge_text(parts),
-        usage=usage_or_none(body.get("usage")),
-        finish_reason=finish,
-        model=_str(body.get("model")),
-        id=_str(body.get("id")),
-        extras=extras,
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Stream
+# Stream: core.codecs.responses_stream (imported on first use; it builds on the item rules above)
 # ---------------------------------------------------------------------------------------------
-def _keeps_pending(event: dict[str, Any]) -> bool:
-    """Events that leave whole call items waiting for their outputs: other calls and outputs
-    arriving whole, and events that carry no part (progress, ``*.done`` of pieces)."""
-    etype = event.get("type")
-    if etype == "response.output_item.done":
-        item = event.get("item")
-        return isinstance(item, dict) and item.get("type") in _CALL_TYPES + _CALL_OUTPUT_TYPES
-    return etype not in _PART_EVENTS
+def __getattr__(name: str) -> Any:
+    if name == "StreamDecoder":
+        from core.codecs.responses_stream import StreamDecoder
 
-
-_PART_EVENTS = frozenset(
-    {
-        "response.output_item.added", "response.output_item.done", "response.output_text.delta",
-        "response.refusal.delta", "response.reasoning_summary_text.delta",
-        "response.reasoning_text.delta", "response.reasoning_summary_part.added",
-        "response.function_call_arguments.delta", "response.custom_tool_call_input.delta",
-        "response.completed", "response.incomplete", "response.done", None,
-    }
-)  # fmt: skip
-
-
-def _rest(full: str, streamed: str) -> str:
-    """What ``full`` adds to the ``streamed`` prefix ("" when they disagree: deltas win)."""
-    return full[len(streamed) :] if full.startswith(streamed) else ""
-
-
-class _ItemState:
-    __slots__ = ("args", "id_sent", "kind", "seps", "started", "text", "text_streamed")
-
-    def __init__(self) -> None:
-        self.started = False  # a ToolCallDelta with id/name was emitted
-        self.text_streamed = False  # text/reasoning deltas arrived for this item
-        self.text = ""  # text/reasoning streamed so far (separators included)
-        self.args = ""  # arguments/input streamed so far
-        self.seps = 0  # summary separators emitted (= index of the open summary entry)
-        self.kind = "function"
-        self.id_sent = False  # a text delta carried the message item's id
-
-
-class StreamDecoder:
-    """Responses streaming events (one SSE ``data`` field per ``feed``) -> neutral deltas.
-
-    Items are keyed by ``output_index`` (by item id when a server, e.g. an MLflow agent, omits
-    it). Servers that send only ``response.output_item.done`` (many agents) or only
-    ``response.completed`` are decoded the same way as fully streamed ones.
-    """
-
-    __slots__ = (
-        "_done",
-        "_finished",
-        "_has_calls",
-        "_id_index",
-        "_items",
-        "_next_index",
-        "_pending",
-        "_seen_items",
-        "_usage",
-    )
-
-    def __init__(self) -> None:
-        self._done = False
-        self._finished = False
-        self._has_calls = False
-        self._usage: Usage | None = None
-        self._items: dict[int, _ItemState] = {}
-        self._id_index: dict[str, int] = {}
-        self._next_index = 1_000_000  # synthetic indexes for events without output_index
-        self._seen_items = False
-        # whole call items (no streamed start) waiting to see whether their output follows
-        self._pending: list[tuple[int, dict[str, Any]]] = []
-
-    @property
-    def done(self) -> bool:
-        return self._done
-
-    def close(self) -> list[Delta]:
-        out: list[Delta] = self._flush()
-        if self._usage is not None:
-            out.append(UsageDelta(self._usage))
-            self._usage = None
-        if not self._finished:
-            self._finished = True
-            out.append(FinishDelta("tool_calls" if self._has_calls else "stop"))
-        return out
-
-    # -- helpers -----------------------------------------------------------------------------
-    def _index(self, event: dict[str, Any], item: dict[str, Any] | None = None) -> int:
-        oi = _int(event.get("output_index"))
-        item_id = _str(event.get("item_id")) or (_str(item.get("id")) if item else None)
-        if item_id is not None:
-            known = self._id_index.get(item_id)
-            if known is not None:  # one item keeps one index, even if a later event adds one
-                return known
-            if oi is None:
-                oi = self._next_index
-                self._next_index += 1
-            self._id_index[item_id] = oi
-            return oi
-        if oi is not None:
-            return oi
-        self._next_index += 1
-        return self._next_index - 1
-
-    def _state(self, index: int) -> _ItemState:
-        st = self._items.get(index)
-        if st is None:
-            st = self._items[index] = _ItemState()
-        return st
-
-    def _flush(self) -> list[Delta]:
-        """Pending calls that got no output: they are requests to the caller after all."""
-        if not self._pending:
-            return []
-        out: list[Delta] = []
-        for index, item in self._pending:
-            part = _call_part(item)
-            st = self._state(index)
-            st.started = True
-            st.args = part.arguments
-            self._has_calls = True
-            out.append(
-                ToolCallDelta(index, part.id, part.name, part.arguments, part.kind, part.extras)
-            )
-        self._pending.clear()
-        return out
-
-    # -- feed --------------------------------------------------------------------------------
-    def feed(self, data: str) -> list[Delta]:
-        if data.strip() == "[DONE]":
-            self._done = True
-            return self._flush()
-        try:
-            event = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise MalformedEventError(f"Stream event is not JSON: {data[:200]!r}") from exc
-        if not isinstance(event, dict):
-            raise MalformedEventError(f"Stream event is not a JSON object: {data[:200]!r}")
-        try:
-            if self._pending and not _keeps_pending(event):
-                out = self._flush()
-                out.extend(self._event(event))
-                return out
-            return self._event(event)
-        except _ShapeError as exc:
-            raise MalformedEventError(f"Unexpected Responses stream event: {exc}") from None
-
-    def _event(self, ev: dict[str, Any]) -> list[Delta]:
-        etype = ev.get("type")
-        if not isinstance(etype, str):
-            if ev.get("error"):  # MLflow AgentServer: data: {"error": "..."} then [DONE]
-                _raise_failed(ev["error"], stream=True)
-            if isinstance(ev.get("delta"), dict):
-                return self._chat_agent_chunk(ev)
-            raise _bad(f"event without type: {ev!r}")
-        if etype == "response.output_text.delta" or etype == "response.refusal.delta":
-            delta = ev.get("delta")
-            if not isinstance(delta, str):
-                raise _bad(f"{etype} without a string delta")
-            self._seen_items = True
-            st = self._state(self._index(ev))
-            st.text_streamed = True
-            st.text += delta
-            extras: dict[str, Any] | None = (
-                {"refusal": True} if etype == "response.refusal.delta" else None
-            )
-            item_id = _str(ev.get("item_id"))
-            if item_id and not st.id_sent:  # the message item's id, once, on its first piece
-                st.id_sent = True
-                extras = {"id": item_id, **(extras or {})}
-            return [TextDelta(delta, extras)] if delta or extras else []
-        if etype in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            return self._reasoning_delta(ev, etype)
-        if etype == "response.reasoning_summary_part.added":
-            return self._open_summary(ev, self._index(ev))
-        if etype in (
-            "response.function_call_arguments.delta",
-            "response.custom_tool_call_input.delta",
-        ):
-            delta = ev.get("delta")
-            if not isinstance(delta, str):
-                raise _bad(f"{etype} without a string delta")
-            self._seen_items = True
-            index = self._index(ev)
-            st = self._state(index)
-            st.args += delta
-            if etype == "response.custom_tool_call_input.delta":
-                st.kind = "custom"
-            return [ToolCallDelta(index, arguments=delta, kind=st.kind)] if delta else []
-        if etype == "response.output_item.added":
-            return self._item_added(ev)
-        if etype == "response.output_item.done":
-            return self._item_done(ev)
-        if etype == "response.created" or etype == "response.in_progress":
-            resp = ev.get("response")
-            if etype == "response.created" and isinstance(resp, dict):
-                rid, model = _str(resp.get("id")), _str(resp.get("model"))
-                if rid is not None or model is not None:
-                    return [MetaDelta(id=rid, model=model)]
-            return []
-        if etype in ("response.completed", "response.incomplete", "response.done"):
-            return self._completed(ev)
-        if etype == "response.failed":
-            resp = ev.get("response")
-            _raise_failed(resp.get("error") if isinstance(resp, dict) else None, stream=True)
-        if etype == "error":
-            err = ev.get("error") if isinstance(ev.get("error"), dict) else ev
-            _raise_failed(err, stream=True)
-        # response.content_part.*, *.done, annotation.added, built-in tool progress events...:
-        # their content arrives whole with response.output_item.done.
-        return []
-
-    def _reasoning_delta(self, ev: dict[str, Any], etype: str) -> list[Delta]:
-        delta = ev.get("delta")
-        if not isinstance(delta, str):
-            raise _bad(f"{etype} without a string delta")
-        index = self._index(ev)
-        out = self._open_summary(ev, index)
-        st = self._state(index)
-        st.text_streamed = True
-        if delta:
-            st.text += delta
-            out.append(ReasoningDelta(text=delta, block=index))
-        return out
-
-    def _open_summary(self, ev: dict[str, Any], index: int) -> list[Delta]:
-        """Summary entry N of a reasoning item starts after N separators (see SUMMARY_SEPARATOR)."""
-        self._seen_items = True
-        si = _int(ev.get("summary_index"))
-        st = self._state(index)
-        if ev.get("type") == "response.reasoning_text.delta" or si is None or si <= st.seps:
-            return []
-        sep = SUMMARY_SEPARATOR * (si - st.seps)
-        st.seps = si
-        st.text += sep
-        st.text_streamed = True
-        return [ReasoningDelta(text=sep, block=index)]
-
-    def _item_of(self, ev: dict[str, Any]) -> dict[str, Any]:
-        item = ev.get("item")
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise _bad(f"{ev.get('type')} without an item")
-        return item
-
-    def _item_added(self, ev: dict[str, Any]) -> list[Delta]:
-        item = self._item_of(ev)
-        self._seen_items = True
-        index = self._index(ev, item)
-        if item["type"] in ("function_call", "custom_tool_call"):
-            return self._call_start(index, item)
-        return []
-
-    def _call_start(self, index: int, item: dict[str, Any]) -> list[Delta]:
-        part = _call_part(item)
-        st = self._state(index)
-        st.kind = part.kind
-        self._has_calls = True
-        if st.started:
-            return []
-        st.started = True
-        st.args += part.arguments
-        return [ToolCallDelta(index, part.id, part.name, part.arguments, part.kind, part.extras)]
-
-    def _item_done(self, ev: dict[str, Any], index: int | None = None) -> list[Delta]:
-        item = self._item_of(ev)
-        self._seen_items = True
-        if index is None:
-            index = self._index(ev, item)
-        st = self._state(index)
-        itype = item["type"]
-        if itype == "message":
-            parts = _message_parts(item)
-            if not st.text_streamed:
-                return [TextDelta(p.text, p.extras) for p in parts]
-            # text arrived as deltas: what is new here is any text the deltas missed and what
-            # rides on it (annotations)
-            out: list[Delta] = []
-            rest = _rest("".join(p.text for p in parts), st.text)
-            if rest:
-                out.append(TextDelta(rest))
-            for text_part in parts:
-                late = text_part.extras
-                if late and st.id_sent:
-                    late = {k: v for k, v in late.items() if k != "id"}
-                if late:
-                    out.append(TextDelta("", late))
-            return out
-        if itype == "reasoning":
-            out = []
-            for p in _reasoning_parts(item, index):
-                if p.redacted is not None:
-                    out.append(ReasoningDelta(redacted=p.redacted, block=index, extras=p.extras))
-                    continue
-                text = _rest(p.text, st.text) if st.text_streamed else p.text
-                if text or p.extras:
-                    out.append(ReasoningDelta(text=text, block=index, extras=p.extras))
-            return out
-        if itype in _CALL_OUTPUT_TYPES:
-            call = _take_call(self._pending, item.get("call_id"), key=lambda e: e[1])
-            if call is not None:
-                return [ServerToolDelta(call[1]), ServerToolDelta(item)]
-            return [ServerToolDelta(item)]
-        if itype in _CALL_TYPES:
-            part = _call_part(item)
-            if not st.started:
-                if not st.args:  # a whole item: wait for a possible output of its own
-                    self._pending.append((index, item))
-                    return []
-                st.started = True
-                self._has_calls = True
-                rest, st.args = part.arguments[len(st.args) :], part.arguments
-                return [ToolCallDelta(index, part.id, part.name, rest, part.kind, part.extras)]
-            self._has_calls = True
-            if part.arguments.startswith(st.args) and len(part.arguments) > len(st.args):
-                rest, st.args = part.arguments[len(st.args) :], part.arguments
-                return [ToolCallDelta(index, arguments=rest, kind=part.kind)]
-            return []
-        return [ServerToolDelta(item)]
-
-    def _completed(self, ev: dict[str, Any]) -> list[Delta]:
-        resp = ev.get("response")
-        if not isinstance(resp, dict):
-            raise _bad(f"{ev.get('type')} without a response object")
-        self._done = True
-        out: list[Delta] = []
-        output = resp.get("output")
-        if not self._seen_items and isinstance(output, list) and output:
-            # a server that sent the whole response at the end only
-            for i, item in enumerate(output):
-                if self._pending and not _keeps_pending(
-                    {"type": "response.output_item.done", "item": item}
-                ):
-                    out.extend(self._flush())
-                out.extend(self._item_done({"item": item}, index=i))
-            out.extend(self._flush())
-        usage = usage_or_none(resp.get("usage"))
-        if usage is not None:
-            self._usage = usage
-        extras = _extras(resp)
-        rid, model = _str(resp.get("id")), _str(resp.get("model"))
-        if extras or rid is not None or model is not None:
-            out.append(MetaDelta(id=rid, model=model, extras=extras or None))
-        if not self._finished:
-            self._finished = True
-            status = resp.get(
-                "status", "completed" if ev["type"] != "response.incomplete" else "incomplete"
-            )
-            out.append(
-                FinishDelta(
-                    finish_from_status(status, resp.get("incomplete_details"), self._has_calls)
-                )
-            )
-        return out
-
-    def _chat_agent_chunk(self, ev: dict[str, Any]) -> list[Delta]:
-        """MLflow ChatAgent stream chunk: {"delta": {"role", "content", "tool_calls"?...}}."""
-        delta = ev["delta"]
-        out: list[Delta] = []
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            out.append(TextDelta(content))
-        calls = delta.get("tool_calls")
-        if isinstance(calls, list):
-            for i, call in enumerate(calls):
-                fn = call.get("function") if isinstance(call, dict) else None
-                if not isinstance(fn, dict):
-                    raise _bad(f"tool call {call!r}")
-                self._has_calls = True
-                index = self._index({"item_id": call.get("id")}) if call.get("id") else i
-                args = fn.get("arguments") or ""
-                if not isinstance(args, str):
-                    raise _bad(f"tool call arguments {args!r}")
-                out.append(ToolCallDelta(index, _str(call.get("id")), _str(fn.get("name")), args))
-        if ev.get("custom_outputs") is not None:
-            out.append(MetaDelta(extras={"custom_outputs": ev["custom_outputs"]}))
-        usage = usage_or_none(ev.get("usage"))
-        if usage is not None:
-            self._usage = usage
-        return out
+        return StreamDecoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -56,6 +56,10 @@ AGENTS = {
     "my-agent": ("agent/v1/responses", "main.agents.my_agent"),
     "my-chat-agent": ("agent/v2/chat", "main.agents.my_chat_agent"),
     "my-legacy-agent": ("agent/v1/chat", "main.agents.my_legacy_agent"),
+    # scripted agents of core.emulator.agents (beside the chat and legacy ones above)
+    "my-tool-agent": ("agent/v1/responses", "main.agents.my_tool_agent"),
+    "my-items-agent": ("agent/v1/responses", "main.agents.my_items_agent"),
+    "my-json-agent": ("agent/v1/responses", "main.agents.my_json_agent"),
 }
 
 _FM_DOCS = "https://docs.databricks.com/machine-learning/foundation-models/"

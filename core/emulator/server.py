@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from core.emulator import embeddings
+from core.emulator import agents, embeddings
 from core.emulator.endpoints import default_endpoints, served_model
 from core.emulator.model import (
     DEFAULT_SIGNING_KEY,
@@ -241,6 +241,7 @@ class EmulatorApp:
         app.on_cleanup.append(self._cleanup)
         self.app = app
         embeddings.register(self)
+        agents.register(self)
 
     def add_catch_all(self) -> None:
         """Unknown paths get a Databricks-style JSON 404 (registered last, at start)."""
@@ -485,6 +486,8 @@ class EmulatorApp:
         name = request.match_info["name"]
         if embeddings.is_embedding_endpoint(name):
             return await embeddings.handle(self, request, path_model=name)
+        if base_model_name(name) in agents.SCRIPTED:  # scripted agents of each schema
+            return await agents.invoke(self, request, name)
         return await self._chat_like(request, name)
 
     async def _chat_like(self, request: web.Request, path_model: str | None) -> web.StreamResponse:
@@ -1001,6 +1004,8 @@ class EmulatorApp:
 
     async def app_responses(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
+        if base_model_name(name) in agents.SCRIPTED:
+            return await agents.invoke(self, request, name, oauth_only=True)
         _, parsed = await self._record(request)
         fault, early = await self._guard(request, f"apps/{name}", oauth_only=True)
         if early is not None:
