@@ -85,35 +85,113 @@ def lc_stream(llm: Any) -> Any:
 
 
 # field -> (extra constructor kwargs given emu, how to run, what must hold)
+# Arguments both adapters take, checked the same way after one chat call.
+SHARED_ARGS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[[Seen], bool]]] = {
+    "model": (lambda e: {"model": CLAUDE}, lambda s: s.body["model"] == CLAUDE),
+    "host": (lambda e: {}, lambda s: s.client.host == s.llm.host),
+    "client_id": (
+        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
+        lambda s: s.client.auth_method == "oauth-m2m" and s.request is not None,
+    ),
+    "client_secret": (
+        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
+        lambda s: s.client.auth_method == "oauth-m2m",
+    ),
+    "config_file": (
+        lambda e: {"_profile": True},
+        lambda s: s.client.settings.config_file is not None,
+    ),
+    "workspace_client": (
+        lambda e: {"_sdk": True},
+        lambda s: s.client.auth_method == "databricks-sdk",
+    ),
+    "base_url": (
+        lambda e: {"host": None, "base_url": f"{e.host}/serving-endpoints"},
+        lambda s: (
+            s.path == "/serving-endpoints/chat/completions" and s.client.route.kind == "openai"
+        ),
+    ),
+    "temperature": (
+        lambda e: {"temperature": 0.3},
+        lambda s: s.body["temperature"] == 0.3,
+    ),
+    "max_tokens": (lambda e: {"max_tokens": 33}, lambda s: s.body["max_tokens"] == 33),
+    "timeout": (lambda e: {"timeout": 7.0}, lambda s: s.client.settings.timeout == 7.0),
+    "proxy": (
+        lambda e: {"proxy": e.host},
+        lambda s: s.client.http.network.proxy == s.client.settings.proxy.get_secret_value(),
+    ),
+    "verify": (lambda e: {"verify": False}, lambda s: s.client.settings.verify is False),
+    "max_retries": (
+        lambda e: {"max_retries": 5},
+        lambda s: s.client.settings.max_retries == 5,
+    ),
+    "max_concurrency": (
+        lambda e: {"max_concurrency": 3},
+        lambda s: s.client.http.gate.own.limit == 3 and s.client.http.gate.shared.succeeded >= 1,
+    ),
+    "adaptive_concurrency": (
+        lambda e: {"adaptive_concurrency": False},
+        lambda s: s.client.http.gate is None and s.client.limiter is None,
+    ),
+    "reasoning_effort": (
+        lambda e: {"model": GPT5, "reasoning_effort": "low"},
+        lambda s: s.body["reasoning_effort"] == "low",
+    ),
+    "thinking_budget": (
+        lambda e: {"model": CLAUDE, "thinking_budget": 1024, "max_tokens": 2048},
+        lambda s: s.body["thinking"]["budget_tokens"] == 1024,
+    ),
+    "extra_body": (
+        lambda e: {"extra_body": {"user": "x"}},
+        lambda s: s.body["user"] == "x",
+    ),
+    "endpoint_kind": (
+        lambda e: {"endpoint_kind": "invocations"},
+        lambda s: s.path == f"/serving-endpoints/{LLAMA}/invocations",
+    ),
+    "default_headers": (
+        lambda e: {"default_headers": {"X-Tag": "t"}},
+        lambda s: s.headers["x-tag"] == "t",
+    ),
+    "use_responses_api": (
+        lambda e: {"model": GPT5, "use_responses_api": True},
+        lambda s: s.path == "/serving-endpoints/responses",
+    ),
+    "api": (
+        lambda e: {"model": CLAUDE, "api": "responses"},
+        lambda s: s.path == "/serving-endpoints/open-responses",
+    ),
+    "custom_inputs": (
+        lambda e: {"custom_inputs": {"k": 1}},
+        lambda s: s.body["custom_inputs"] == {"k": 1},
+    ),
+    "context": (
+        lambda e: {"context": {"user_id": "u"}},
+        lambda s: s.body["context"] == {"user_id": "u"},
+    ),
+    "agent_schema": (
+        lambda e: {"model": "my-chat-agent", "agent_schema": "chat_agent"},
+        lambda s: (
+            s.path == "/serving-endpoints/my-chat-agent/invocations"
+            and s.body["messages"] == [{"role": "user", "content": "hi"}]
+        ),
+    ),
+}
+
+
 LC_FIELDS: dict[
     str, tuple[Callable[[Any], dict[str, Any]], Callable[[Any], Any], Callable[[Seen], bool]]
 ] = {
-    "model": (lambda e: {"model": CLAUDE}, lc_invoke, lambda s: s.body["model"] == CLAUDE),
-    "host": (lambda e: {}, lc_invoke, lambda s: s.client.host == s.llm.host),
     "token": (
         lambda e: {},
         lc_invoke,
         lambda s: s.headers["authorization"].endswith(s.llm.token.get_secret_value()),
     ),
-    "client_id": (
-        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
-        lc_invoke,
-        lambda s: s.client.auth_method == "oauth-m2m" and s.request is not None,
-    ),
-    "client_secret": (
-        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
-        lc_invoke,
-        lambda s: s.client.auth_method == "oauth-m2m",
-    ),
     "databricks_profile": (
         lambda e: {"_profile": True},
         lc_invoke,
         lambda s: "walk" in s.client.auth_source,
-    ),
-    "config_file": (
-        lambda e: {"_profile": True},
-        lc_invoke,
-        lambda s: s.client.settings.config_file is not None,
     ),
     "auth_type": (
         lambda e: {"auth_type": "pat"},
@@ -125,77 +203,22 @@ LC_FIELDS: dict[
         lc_invoke,
         lambda s: s.client.auth_method == "token-provider" and s.request is not None,
     ),
-    "workspace_client": (
-        lambda e: {"_sdk": True},
-        lc_invoke,
-        lambda s: s.client.auth_method == "databricks-sdk",
-    ),
-    "base_url": (
-        lambda e: {"host": None, "base_url": f"{e.host}/serving-endpoints"},
-        lc_invoke,
-        lambda s: (
-            s.path == "/serving-endpoints/chat/completions" and s.client.route.kind == "openai"
-        ),
-    ),
     "target_uri": (
         lambda e: {"host": None, "target_uri": e.host},
         lc_invoke,
         lambda s: s.client.host == s.llm.target_uri and any("deprecated" in w for w in s.warnings),
     ),
-    "temperature": (
-        lambda e: {"temperature": 0.3},
-        lc_invoke,
-        lambda s: s.body["temperature"] == 0.3,
-    ),
-    "max_tokens": (lambda e: {"max_tokens": 33}, lc_invoke, lambda s: s.body["max_tokens"] == 33),
     "top_p": (lambda e: {"top_p": 0.5}, lc_invoke, lambda s: s.body["top_p"] == 0.5),
     "top_k": (lambda e: {"top_k": 4}, lc_invoke, lambda s: s.body["top_k"] == 4),
     "stop": (lambda e: {"stop": ["zz"]}, lc_invoke, lambda s: s.body["stop"] == ["zz"]),
     "n": (lambda e: {"n": 1}, lc_invoke, lambda s: s.body["n"] == 1),
-    "timeout": (lambda e: {"timeout": 7.0}, lc_invoke, lambda s: s.client.settings.timeout == 7.0),
     # the emulator answers absolute-form (proxied) requests itself; tests/test_network.py runs
     # a real CONNECT proxy and TLS
-    "proxy": (
-        lambda e: {"proxy": e.host},
-        lc_invoke,
-        lambda s: s.client.http.network.proxy == s.client.settings.proxy.get_secret_value(),
-    ),
-    "verify": (lambda e: {"verify": False}, lc_invoke, lambda s: s.client.settings.verify is False),
-    "max_retries": (
-        lambda e: {"max_retries": 5},
-        lc_invoke,
-        lambda s: s.client.settings.max_retries == 5,
-    ),
-    "max_concurrency": (
-        lambda e: {"max_concurrency": 3},
-        lc_invoke,
-        lambda s: s.client.http.gate.own.limit == 3 and s.client.http.gate.shared.succeeded >= 1,
-    ),
-    "adaptive_concurrency": (
-        lambda e: {"adaptive_concurrency": False},
-        lc_invoke,
-        lambda s: s.client.http.gate is None and s.client.limiter is None,
-    ),
     "streaming": (lambda e: {"streaming": True}, lc_invoke, lambda s: s.body["stream"] is True),
     "stream_usage": (
         lambda e: {"stream_usage": False},
         lc_stream,
         lambda s: s.body["stream"] is True and not any(c.usage_metadata for c in s.out),
-    ),
-    "reasoning_effort": (
-        lambda e: {"model": GPT5, "reasoning_effort": "low"},
-        lc_invoke,
-        lambda s: s.body["reasoning_effort"] == "low",
-    ),
-    "thinking_budget": (
-        lambda e: {"model": CLAUDE, "thinking_budget": 1024, "max_tokens": 2048},
-        lc_invoke,
-        lambda s: s.body["thinking"]["budget_tokens"] == 1024,
-    ),
-    "extra_body": (
-        lambda e: {"extra_body": {"user": "x"}},
-        lc_invoke,
-        lambda s: s.body["user"] == "x",
     ),
     "extra_params": (
         lambda e: {"extra_params": {"user": "y"}},
@@ -212,46 +235,10 @@ LC_FIELDS: dict[
         lc_invoke,
         lambda s: s.path == "/ai-gateway/openai/v1/chat/completions",
     ),
-    "endpoint_kind": (
-        lambda e: {"endpoint_kind": "invocations"},
-        lc_invoke,
-        lambda s: s.path == f"/serving-endpoints/{LLAMA}/invocations",
-    ),
-    "default_headers": (
-        lambda e: {"default_headers": {"X-Tag": "t"}},
-        lc_invoke,
-        lambda s: s.headers["x-tag"] == "t",
-    ),
     "model_kwargs": (
         lambda e: {"model_kwargs": {"user": "z"}},
         lc_invoke,
         lambda s: s.body["user"] == "z",
-    ),
-    "use_responses_api": (
-        lambda e: {"model": GPT5, "use_responses_api": True},
-        lc_invoke,
-        lambda s: s.path == "/serving-endpoints/responses",
-    ),
-    "api": (
-        lambda e: {"model": CLAUDE, "api": "responses"},
-        lc_invoke,
-        lambda s: s.path == "/serving-endpoints/open-responses",
-    ),
-    "custom_inputs": (
-        lambda e: {"custom_inputs": {"k": 1}},
-        lc_invoke,
-        lambda s: s.body["custom_inputs"] == {"k": 1},
-    ),
-    "context": (
-        lambda e: {"context": {"user_id": "u"}},
-        lc_invoke,
-        lambda s: s.body["context"] == {"user_id": "u"},
-    ),
-    "agent_schema": (
-        lambda e: {"model": "my-chat-agent", "agent_schema": "chat_agent"},
-        lc_invoke,
-        lambda s: s.path == "/serving-endpoints/my-chat-agent/invocations"
-        and s.body["messages"] == [{"role": "user", "content": "hi"}],
     ),
     "external_model": (
         lambda e: {
@@ -300,6 +287,7 @@ LC_FIELDS: dict[
     ),
     "profile": (lambda e: {}, lc_invoke, lambda s: s.llm.profile["max_input_tokens"] > 0),
 }
+LC_FIELDS.update({name: (extra, lc_invoke, check) for name, (extra, check) in SHARED_ARGS.items()})
 
 
 def _profile_file(tmp_path: Any, emu: Any) -> str:
@@ -314,8 +302,10 @@ def _sdk_config(emu: Any) -> Any:
     return Config(host=emu.host, token=emu.token, auth_type="pat")
 
 
-def _lc_kwargs(emu: Any, extra: dict[str, Any], tmp_path: Any) -> dict[str, Any]:
-    kw = lc_base(emu)
+def _ctor_kwargs(emu: Any, extra: dict[str, Any], tmp_path: Any) -> dict[str, Any]:
+    """Constructor keywords for one row: the emulator's host and token, then the row's own;
+    markers swap them for a config-file profile, a databricks-sdk config or a limiter."""
+    kw: dict[str, Any] = {"model": LLAMA, "host": emu.host, "token": emu.token, "max_retries": 0}
     kw.update(extra)
     if kw.pop("_profile", False):
         kw.pop("host"), kw.pop("token")
@@ -323,6 +313,8 @@ def _lc_kwargs(emu: Any, extra: dict[str, Any], tmp_path: Any) -> dict[str, Any]
     if kw.pop("_sdk", False):
         kw.pop("host"), kw.pop("token")
         kw["workspace_client"] = _sdk_config(emu)
+    if kw.pop("_limiter", False):
+        kw["rate_limiter"] = CountingLimiter()
     return {k: v for k, v in kw.items() if v is not None}
 
 
@@ -333,7 +325,7 @@ def test_langchain_table_names_every_field() -> None:
 @pytest.mark.parametrize("field", sorted(LC_FIELDS))
 def test_langchain_constructor_argument_is_used(emu: Any, field: str, tmp_path: Any) -> None:
     extra, run, check = LC_FIELDS[field]
-    kw = _lc_kwargs(emu, extra(emu), tmp_path)
+    kw = _ctor_kwargs(emu, extra(emu), tmp_path)
     seen = call(emu, lambda: ChatDatabricks(**kw), run)
     assert check(seen), (field, seen.path, seen.body, seen.warnings)
 
@@ -365,8 +357,6 @@ class CountingLimiter:
 LI_ARGS: dict[
     str, tuple[Callable[[Any], dict[str, Any]], Callable[[Any], Any], Callable[[Seen], bool]]
 ] = {
-    "model": (lambda e: {"model": CLAUDE}, li_chat, lambda s: s.body["model"] == CLAUDE),
-    "host": (lambda e: {}, li_chat, lambda s: s.client.host == s.llm.host),
     "token": (
         lambda e: {},
         li_chat,
@@ -377,127 +367,26 @@ LI_ARGS: dict[
         li_chat,
         lambda s: s.headers["authorization"] == f"Bearer {s.llm._token.get_secret_value()}",
     ),
-    "client_id": (
-        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
-        li_chat,
-        lambda s: s.client.auth_method == "oauth-m2m" and s.request is not None,
-    ),
-    "client_secret": (
-        lambda e: {"token": None, "client_id": e.client_id, "client_secret": e.client_secret},
-        li_chat,
-        lambda s: s.client.auth_method == "oauth-m2m",
-    ),
     "profile": (
         lambda e: {"_profile": True},
         li_chat,
         lambda s: "walk" in s.client.auth_source,
-    ),
-    "config_file": (
-        lambda e: {"_profile": True},
-        li_chat,
-        lambda s: s.client.settings.config_file is not None,
     ),
     "token_provider": (
         lambda e: {"token": None, "token_provider": lambda: e.token},
         li_chat,
         lambda s: s.client.auth_method == "token-provider",
     ),
-    "workspace_client": (
-        lambda e: {"_sdk": True},
-        li_chat,
-        lambda s: s.client.auth_method == "databricks-sdk",
-    ),
-    "base_url": (
-        lambda e: {"host": None, "base_url": f"{e.host}/serving-endpoints"},
-        li_chat,
-        lambda s: (
-            s.path == "/serving-endpoints/chat/completions" and s.client.route.kind == "openai"
-        ),
-    ),
     "api_base": (
         lambda e: {"host": None, "api_base": f"{e.host}/serving-endpoints"},
         li_chat,
         lambda s: s.client.host == s.llm.host and s.client.route.kind == "serving",
     ),
-    "endpoint_kind": (
-        lambda e: {"endpoint_kind": "invocations"},
-        li_chat,
-        lambda s: s.path == f"/serving-endpoints/{LLAMA}/invocations",
-    ),
-    "temperature": (
-        lambda e: {"temperature": 0.3},
-        li_chat,
-        lambda s: s.body["temperature"] == 0.3,
-    ),
-    "max_tokens": (lambda e: {"max_tokens": 33}, li_chat, lambda s: s.body["max_tokens"] == 33),
     "stop": (lambda e: {"stop": "zz"}, li_chat, lambda s: s.body["stop"] == ["zz"]),
-    "timeout": (lambda e: {"timeout": 7.0}, li_chat, lambda s: s.client.settings.timeout == 7.0),
-    "proxy": (
-        lambda e: {"proxy": e.host},
-        li_chat,
-        lambda s: s.client.http.network.proxy == s.client.settings.proxy.get_secret_value(),
-    ),
-    "verify": (lambda e: {"verify": False}, li_chat, lambda s: s.client.settings.verify is False),
-    "max_retries": (
-        lambda e: {"max_retries": 5},
-        li_chat,
-        lambda s: s.client.settings.max_retries == 5,
-    ),
-    "max_concurrency": (
-        lambda e: {"max_concurrency": 3},
-        li_chat,
-        lambda s: s.client.http.gate.own.limit == 3 and s.client.http.gate.shared.succeeded >= 1,
-    ),
-    "adaptive_concurrency": (
-        lambda e: {"adaptive_concurrency": False},
-        li_chat,
-        lambda s: s.client.http.gate is None and s.client.limiter is None,
-    ),
-    "reasoning_effort": (
-        lambda e: {"model": GPT5, "reasoning_effort": "low"},
-        li_chat,
-        lambda s: s.body["reasoning_effort"] == "low",
-    ),
-    "thinking_budget": (
-        lambda e: {"model": CLAUDE, "thinking_budget": 1024, "max_tokens": 2048},
-        li_chat,
-        lambda s: s.body["thinking"]["budget_tokens"] == 1024,
-    ),
-    "extra_body": (
-        lambda e: {"extra_body": {"user": "x"}},
-        li_chat,
-        lambda s: s.body["user"] == "x",
-    ),
     "additional_kwargs": (
         lambda e: {"additional_kwargs": {"user": "y"}},
         li_chat,
         lambda s: s.body["user"] == "y",
-    ),
-    "use_responses_api": (
-        lambda e: {"model": GPT5, "use_responses_api": True},
-        li_chat,
-        lambda s: s.path == "/serving-endpoints/responses",
-    ),
-    "api": (
-        lambda e: {"model": CLAUDE, "api": "responses"},
-        li_chat,
-        lambda s: s.path == "/serving-endpoints/open-responses",
-    ),
-    "custom_inputs": (
-        lambda e: {"custom_inputs": {"k": 1}},
-        li_chat,
-        lambda s: s.body["custom_inputs"] == {"k": 1},
-    ),
-    "context": (
-        lambda e: {"context": {"user_id": "u"}},
-        li_chat,
-        lambda s: s.body["context"] == {"user_id": "u"},
-    ),
-    "agent_schema": (
-        lambda e: {"model": "my-chat-agent", "agent_schema": "chat_agent"},
-        li_chat,
-        lambda s: s.path == "/serving-endpoints/my-chat-agent/invocations"
-        and s.body["messages"] == [{"role": "user", "content": "hi"}],
     ),
     "context_window": (
         lambda e: {"context_window": 1234},
@@ -534,11 +423,6 @@ LI_ARGS: dict[
         li_chat,
         lambda s: s.client.settings.transport == "httpx",
     ),
-    "default_headers": (
-        lambda e: {"default_headers": {"X-Tag": "t"}},
-        li_chat,
-        lambda s: s.headers["x-tag"] == "t",
-    ),
     "structured_output_method": (
         lambda e: {"structured_output_method": "function_calling"},
         li_chat,
@@ -572,22 +456,9 @@ LI_ARGS: dict[
     "query_wrapper_prompt": (lambda e: {}, li_chat, lambda s: s.request is not None),
     "rate_limiter": (lambda e: {"_limiter": True}, li_chat, lambda s: s.llm.rate_limiter.n >= 1),
 }
+LI_ARGS.update({name: (extra, li_chat, check) for name, (extra, check) in SHARED_ARGS.items()})
 # Arguments of Databricks.__init__ that are aliases or LlamaIndex plumbing.
 _LI_INIT_ONLY = {"self", "kwargs"}
-
-
-def _li_kwargs(emu: Any, extra: dict[str, Any], tmp_path: Any) -> dict[str, Any]:
-    kw: dict[str, Any] = {"model": LLAMA, "host": emu.host, "token": emu.token, "max_retries": 0}
-    kw.update(extra)
-    if kw.pop("_profile", False):
-        kw.pop("host"), kw.pop("token")
-        kw.update(profile="walk", config_file=_profile_file(tmp_path, emu))
-    if kw.pop("_sdk", False):
-        kw.pop("host"), kw.pop("token")
-        kw["workspace_client"] = _sdk_config(emu)
-    if kw.pop("_limiter", False):
-        kw["rate_limiter"] = CountingLimiter()
-    return {k: v for k, v in kw.items() if v is not None}
 
 
 def test_llamaindex_table_names_every_argument() -> None:
@@ -599,7 +470,7 @@ def test_llamaindex_table_names_every_argument() -> None:
 @pytest.mark.parametrize("arg", sorted(LI_ARGS))
 def test_llamaindex_constructor_argument_is_used(emu: Any, arg: str, tmp_path: Any) -> None:
     extra, run, check = LI_ARGS[arg]
-    kw = _li_kwargs(emu, extra(emu), tmp_path)
+    kw = _ctor_kwargs(emu, extra(emu), tmp_path)
     seen = call(emu, lambda: Databricks(**kw), run)
     assert check(seen), (arg, seen.path, seen.body, seen.warnings)
 
