@@ -1,0 +1,379 @@
+"""A resumable batch runner for many model calls: chat rows or texts to embed.
+
+```python
+from core.batch import BatchRunner
+from core.batch_jobs import ChatJob
+
+runner = BatchRunner(ChatJob(client, params), output="answers.jsonl")
+result = runner.run([("row-1", "Why is the sky blue?"), ("row-2", [{"role": "user", ...}])])
+result.records          # one dict per input row, in input order, failed rows included
+result.totals           # rows, ok, failed, tokens, seconds, 429s seen
+```
+
+* Every input row gets exactly one record, in input order: the answer, or its typed error
+  (``{"type": "RateLimitError", "message": ..., "status_code": 429, ...}``) after the
+  transport's retries. A failed row is never dropped and never fails the run (unless
+  ``fail_fast``).
+* Written as it goes: each finished row is appended to ``output`` (JSONL, one record a line,
+  flushed at once) keyed by ``key``. Run the same thing again after a crash and only the rows
+  without a record are sent; a row is never recorded twice. At the end the file is rewritten
+  in input order (atomically). ``output`` ending in ``.parquet`` (needs pyarrow) journals to
+  ``<output>.journal.jsonl`` and writes the Parquet file at the end.
+* Failed rows stay done on a re-run (their error is the result); ``retry_failed=True`` sends
+  them again and keeps the new record.
+* How many calls run at once is the endpoint's shared adaptive limiter's business
+  (:mod:`core.limiter`); ``concurrency`` only bounds the rows in progress (memory, tasks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.errors import ConfigurationError, DatabricksError, InvalidRequestError, redact
+from core.limiter import AdaptiveLimiter
+
+Record = dict[str, Any]
+DEFAULT_CONCURRENCY = 256
+
+
+class Job(Protocol):
+    """What to do with rows: ``chunk`` rows per call of :meth:`arun` (1 for chat; a batch of
+    texts for embeddings). ``arun`` returns one record per row and never raises for a row's
+    failure (the error goes into that row's record)."""
+
+    chunk: int
+
+    @property
+    def limiter(self) -> AdaptiveLimiter | None: ...
+
+    def check(self, item: Any) -> None: ...
+
+    async def arun(self, items: Sequence[Any]) -> list[Record]: ...
+
+
+def error_record(exc: BaseException) -> dict[str, Any]:
+    """A row's error as data: its type and what it said (secrets redacted)."""
+    if isinstance(exc, DatabricksError):
+        return {
+            "type": type(exc).__name__,
+            "message": exc.message,
+            "status_code": exc.status_code,
+            "error_code": exc.error_code,
+            "request_id": exc.request_id,
+        }
+    return {"type": type(exc).__name__, "message": redact(str(exc))}
+
+
+# -- progress and totals --------------------------------------------------------------------
+@dataclass
+class BatchTotals:
+    rows: int = 0  # rows in the input
+    skipped: int = 0  # already done in an earlier run
+    ok: int = 0
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    rate_limited: int = 0  # 429 answers seen by the endpoint's limiter during the run
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 3)}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot after each finished row (for a progress bar or a log line)."""
+
+    done: int  # rows finished in this run
+    todo: int  # rows this run has to do
+    ok: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    rate_limited: int
+    elapsed: float
+    limit: int | None  # the endpoint limiter's current concurrency limit
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.rows_per_second
+        return (self.todo - self.done) / rate if rate > 0 else None
+
+
+@dataclass
+class BatchResult:
+    records: list[Record]  # one per input row, in input order
+    totals: BatchTotals
+    output: Path | None = None
+    failed_keys: list[str] = field(default_factory=list)
+
+
+# -- the store ------------------------------------------------------------------------------
+class ResultStore:
+    """Records keyed by row, appended as they come; read back on a re-run."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.parquet = self.path.suffix.lower() == ".parquet"
+        if self.parquet:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise ConfigurationError(
+                    f"{self.path} is a Parquet file but pyarrow is not installed",
+                    hint="pip install pyarrow, or write JSONL (an output ending in .jsonl)",
+                ) from None
+        self.journal = (
+            self.path.with_name(self.path.name + ".journal.jsonl") if self.parquet else self.path
+        )
+        self._file: Any = None
+
+    def load(self) -> dict[str, Record]:
+        """Every record written so far (the last one wins for a key)."""
+        found: dict[str, Record] = {}
+        if self.parquet and self.path.exists():
+            import pyarrow.parquet as pq
+
+            for record in pq.read_table(self.path).to_pylist():
+                found[str(record["key"])] = record
+        if self.journal.exists():
+            for record in _read_jsonl(self.journal):
+                found[str(record["key"])] = record
+        return found
+
+    def append(self, record: Record) -> None:
+        if self._file is None:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.journal, "a", encoding="utf-8")
+        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()  # a crash (not a power cut) loses nothing written so far
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def finish(self, records: Sequence[Record]) -> None:
+        """Rewrite everything in input order, atomically (a crash here keeps the journal)."""
+        self.close()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(list(records)), tmp)
+            os.replace(tmp, self.path)
+            if self.journal.exists():
+                self.journal.unlink()
+            return
+        with open(tmp, "w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        os.replace(tmp, self.path)
+
+
+def _read_jsonl(path: Path) -> list[Record]:
+    """Records of a journal; a line cut short by a crash is dropped (and cut off the file, so
+    the next append starts on a line of its own)."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    records = []
+    for number, line in enumerate(data[:end].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ConfigurationError(
+                f"{path} line {number} is not a JSON record: is it the output of another command?",
+                hint="give a new output path, or delete the file to start over",
+            ) from None
+        if not isinstance(record, dict) or "key" not in record:
+            raise ConfigurationError(f"{path} line {number} is not a batch record (no 'key')")
+        records.append(record)
+    return records
+
+
+# -- the runner -----------------------------------------------------------------------------
+class BatchRunner:
+    def __init__(
+        self,
+        job: Job,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        retry_failed: bool = False,
+        fail_fast: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidRequestError(
+                f"concurrency must be a positive integer, got {concurrency!r}"
+            )
+        self.job = job
+        self.store = ResultStore(output) if output is not None else None
+        self.concurrency = concurrency
+        self.retry_failed = retry_failed
+        self.fail_fast = fail_fast
+        self.on_progress = on_progress
+
+    def run(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
+        """:meth:`arun` on a new event loop (not from inside a running one)."""
+        return asyncio.run(self.arun(rows))
+
+    async def arun(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
+        keyed = _checked_rows(rows, self.job)
+        previous = self.store.load() if self.store is not None else {}
+        done: dict[str, Record] = {
+            key: record
+            for key, record in previous.items()
+            if record.get("status") == "ok" or not self.retry_failed
+        }
+        todo = [(i, key, item) for i, (key, item) in enumerate(keyed) if key not in done]
+        totals = BatchTotals(rows=len(keyed), skipped=len(keyed) - len(todo))
+        fresh: dict[str, Record] = {}
+        try:
+            await self._run(todo, fresh, totals)
+        finally:
+            if self.store is not None:
+                self.store.close()
+        merged = {**done, **fresh}
+        records = [merged[key] for key, _ in keyed if key in merged]
+        if self.store is not None:
+            keys = {key for key, _ in keyed}
+            others = [r for k, r in previous.items() if k not in keys]  # never drop old rows
+            self.store.finish(records + others)
+        failed = [r["key"] for r in records if r.get("status") != "ok"]
+        output = self.store.path if self.store is not None else None
+        return BatchResult(records, totals, output, failed)
+
+    async def _run(
+        self, todo: list[tuple[int, str, Any]], fresh: dict[str, Record], totals: BatchTotals
+    ) -> None:
+        job = self.job
+        limiter = job.limiter
+        seen_429 = limiter.rate_limited if limiter is not None else 0
+        started = time.monotonic()
+        chunks = iter([todo[i : i + job.chunk] for i in range(0, len(todo), job.chunk)])
+
+        def finished(index: int, key: str, record: Record) -> None:
+            record = {"key": key, "index": index, **record}
+            fresh[key] = record
+            if self.store is not None:
+                self.store.append(record)
+            if record["status"] == "ok":
+                totals.ok += 1
+            else:
+                totals.failed += 1
+            usage = record.get("usage") or {}
+            totals.input_tokens += usage.get("input_tokens") or 0
+            totals.output_tokens += usage.get("output_tokens") or 0
+            totals.seconds = time.monotonic() - started
+            if limiter is not None:
+                totals.rate_limited = limiter.rate_limited - seen_429
+            if self.on_progress is not None:
+                self.on_progress(
+                    Progress(
+                        done=totals.done,
+                        todo=len(todo),
+                        ok=totals.ok,
+                        failed=totals.failed,
+                        input_tokens=totals.input_tokens,
+                        output_tokens=totals.output_tokens,
+                        rate_limited=totals.rate_limited,
+                        elapsed=totals.seconds,
+                        limit=limiter.limit if limiter is not None else None,
+                    )
+                )
+            if self.fail_fast and record["status"] != "ok":
+                raise BatchRowError(key, record["error"])
+
+        async def worker() -> None:
+            for chunk in chunks:
+                records = await job.arun([item for _, _, item in chunk])
+                for (index, key, _), record in zip(chunk, records, strict=True):
+                    finished(index, key, record)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(todo)))]
+        try:
+            await _first_error(workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            totals.seconds = time.monotonic() - started
+            if limiter is not None:
+                totals.rate_limited = limiter.rate_limited - seen_429
+
+
+class BatchRowError(DatabricksError):
+    """A row failed and the run was told to stop at the first failure (``fail_fast``)."""
+
+    def __init__(self, key: str, error: dict[str, Any]) -> None:
+        self.key = key
+        self.error = error
+        super().__init__(
+            f"row {key!r} failed: {error.get('type')}: {error.get('message')}",
+            status_code=error.get("status_code"),
+        )
+
+
+async def _first_error(tasks: Sequence[asyncio.Future[None]]) -> None:
+    """Wait for every task; the first one to raise stops the rest (its error propagates)."""
+    if not tasks:
+        return
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    await asyncio.gather(*tasks)
+
+
+def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job) -> list[tuple[str, Any]]:
+    """Keys as strings, unique; every item checked before anything is sent."""
+    keyed: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows):
+        try:
+            key, item = row
+        except (TypeError, ValueError):
+            raise InvalidRequestError(
+                f"row {n}: expected a (key, item) pair, got {type(row).__name__}"
+            ) from None
+        key = str(key)
+        if key in seen:
+            raise InvalidRequestError(
+                f"row {n}: the key {key!r} appears twice; every row needs its own key "
+                "(results are stored and resumed by key)"
+            )
+        seen.add(key)
+        try:
+            job.check(item)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(
+                f"row {n} (key {key!r}): {exc.message}", hint=exc.hint
+            ) from None
+        keyed.append((key, item))
+    return keyed
