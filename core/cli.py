@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="databricks-llm", description="Databricks-hosted models from the command line."
     )
-    sub = parser.add_subparsers(dest="command", metavar="{chat,embed,models,auth,emulate}")
+    sub = parser.add_subparsers(dest="command", metavar="{chat,embed,models,auth,batch,emulate}")
 
     def workspace(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", help="workspace URL (default: DATABRICKS_HOST or the profile)")
@@ -470,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
     auth = sub.add_parser("auth", help="which auth method, host and identity were resolved")
     workspace(auth)
     auth.set_defaults(func=cmd_auth)
+
+    from core.cli_batch import add_batch_parser  # batch: its own module
+
+    add_batch_parser(sub, workspace)
 
     emulate = sub.add_parser("emulate", help="run the local Databricks emulator in the foreground")
     emulate.add_argument("--port", type=int, default=8000, help="port (0 = any free port)")
