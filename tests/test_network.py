@@ -239,6 +239,7 @@ def test_langchain_through_proxy_and_custom_ca(tls_emu, ca_file):
         assert "lc-s3cret" not in repr(llm)
         assert llm.invoke("hi").content
         assert asyncio.run(llm.ainvoke("hi")).content
+        llm.client.close()  # no TLS socket left for the garbage collector to warn about
     assert len(proxy.seen) >= 2 and proxy.refused == 0
 
 
@@ -283,6 +284,7 @@ def test_llamaindex_through_proxy_and_custom_ca(tls_emu, ca):
 
         answer, chunks = asyncio.run(run())
         assert answer.message.content and chunks and chunks[-1].text
+        llm.client.close()
     assert len(proxy.seen) >= 2 and proxy.refused == 0  # sync and async connections
 
 

@@ -31,6 +31,7 @@ from core.transport.steps import AsyncSteps
 if TYPE_CHECKING:  # pragma: no cover
     from core.transport.flow import Hop
     from core.transport.http import HttpTransport
+    from core.transport.network import ProxyChoice
 
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -84,25 +85,16 @@ class AiohttpAsync(AsyncSteps):
         t = self.t
         session = t.async_client().session
         choice = t.network.proxy_for(hop.url)
+        via = _DIRECT if choice is None else _proxy_options(choice)
         try:
-            if choice is None:
-                response = await session.request(
-                    hop.method,
-                    hop.url,
-                    data=hop.content,
-                    headers=hop.headers,
-                    allow_redirects=False,
-                )
-            else:
-                response = await session.request(
-                    hop.method,
-                    hop.url,
-                    data=hop.content,
-                    headers=hop.headers,
-                    allow_redirects=False,
-                    proxy=_proxy_url(choice.url),
-                    proxy_headers=choice.headers,
-                )
+            response = await session.request(
+                hop.method,
+                hop.url,
+                data=hop.content,
+                headers=hop.headers,
+                allow_redirects=False,
+                **via,
+            )
         except _ERRORS as exc:
             return aiohttp_failure(exc)
         return response.status, response.headers, response
@@ -129,13 +121,16 @@ class AiohttpAsync(AsyncSteps):
         response.close()
 
 
-def _proxy_url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
+_DIRECT: dict[str, Any] = {}
+
+
+def _proxy_options(choice: ProxyChoice) -> dict[str, Any]:
+    if not choice.url.startswith(("http://", "https://")):
         raise ConfigurationError(
-            f"the proxy {url} is not an HTTP proxy: the aiohttp transport speaks HTTP(S) proxies "
-            "only; use transport='httpx' (with pip install 'httpx[socks]') for SOCKS"
+            f"the proxy {choice.url} is not an HTTP proxy: the aiohttp transport speaks HTTP(S) "
+            "proxies only; use transport='httpx' (with pip install 'httpx[socks]') for SOCKS"
         )
-    return url
+    return {"proxy": choice.url, "proxy_headers": choice.headers}
 
 
 def aiohttp_failure(exc: BaseException) -> Failure:

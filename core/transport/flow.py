@@ -114,10 +114,9 @@ class Flow:
 
     # -- the two shapes of a call ----------------------------------------------------------
     def request(self) -> Generator[Step, Any, Response]:
-        """Returns a read response with status < 400, or raises the mapped error."""
-        got = yield from self._answered(stream=False)
-        assert isinstance(got, Response)
-        return got
+        """Steps whose value is the read response with status < 400 (or that raise the mapped
+        error). The retry generator itself, not a wrapper: one object less per call in flight."""
+        return self._answered(stream=False)  # type: ignore[return-value]
 
     def stream(self) -> Generator[Step | str | JsonBody, Any, None]:
         """Yields steps for the driver and, between them, each event's data (or one JsonBody)

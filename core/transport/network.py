@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import ssl
 import threading
@@ -70,11 +71,20 @@ def ssl_context(verify: Any = True) -> ssl.SSLContext:
     if isinstance(verify, ssl.SSLContext):
         return verify
     if verify is False:
+        return _context(None, insecure=True)
+    return _context(os.fspath(verify) if verify is not True else _ca_from_environment())
+
+
+@functools.lru_cache(maxsize=16)
+def _context(path: str | None, insecure: bool = False) -> ssl.SSLContext:
+    # One context per CA source for the whole process: loading a CA bundle takes ~20 ms, and
+    # every client (each model of each adapter) would otherwise load it again. A context is
+    # safe to share between connections and threads once configured.
+    if insecure:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    path = os.fspath(verify) if verify is not True else _ca_from_environment()
     if path is None:
         import certifi
 
