@@ -189,6 +189,7 @@ def test_parse_text_thoughts_signature_usage():
         ReasoningPart("**Plan** think", block=0),
         TextPart("Hello world", {"thoughtSignature": "sig1"}),
     ]
+    assert r.extras == {"safetyRatings": []}  # candidate fields are kept, not dropped
     assert (r.model, r.id, r.finish_reason) == ("gemini-3.1-pro", "resp-1", "stop")
     u = r.usage
     assert (u.input_tokens, u.output_tokens, u.reasoning_tokens, u.total_tokens) == (10, 12, 7, 22)

@@ -50,6 +50,7 @@ SIGNATURE = "thoughtSignature"
 _TEXT_KEYS = frozenset({"text", "thought", SIGNATURE})
 _CALL_KEYS = frozenset({"name", "args", "id"})
 _KNOWN_TOP = frozenset({"candidates", "usageMetadata", "modelVersion", "responseId"})
+_CANDIDATE_KNOWN = frozenset({"content", "finishReason", "index"})
 # Part kinds a model may answer with that are not text or calls: kept whole, never dropped.
 _SERVER_PARTS = frozenset(
     {"executableCode", "codeExecutionResult", "inlineData", "fileData", "functionResponse"}
@@ -196,6 +197,11 @@ class StreamDecoder:
         reason = first.get("finishReason")
         if isinstance(reason, str):
             self._finish, self._done = reason, True
+        # safetyRatings, citationMetadata, groundingMetadata, finishMessage, logprobs...: kept
+        # as response extras (latest wins), not dropped
+        more = {k: v for k, v in first.items() if k not in _CANDIDATE_KNOWN}
+        if more:
+            out.append(MetaDelta(extras=more))
         return out
 
     def _part(self, part: Any, rid: Any) -> list[Delta]:
