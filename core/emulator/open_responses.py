@@ -149,8 +149,6 @@ def reasoning_item(family: str, item_id: str, text: str, key: bytes) -> dict[str
 
 
 async def handle(app: EmulatorApp, request: web.Request) -> web.StreamResponse:
-    from core.emulator.server import _dumps
-
     fault, early, body, model = await app.model_body(request)
     if early is not None:
         return early
@@ -168,10 +166,4 @@ async def handle(app: EmulatorApp, request: web.Request) -> web.StreamResponse:
         items[0] = reasoning_item(family, items[0]["id"], plan.reasoning, key)
     full = app._response_body(rid, base_model_name(model), plan, items, extra, body)
     full.update({k: body[k] for k in ECHOED if body.get(k) is not None})
-    if not body.get("stream"):
-        if fault is not None:
-            return await app._non_stream_fault(request, fault)
-        return web.Response(body=_dumps(full), content_type="application/json")
-    size, delay, _ = app._stream_opts(request)
-    events = app._response_events(full, items, plan, size)
-    return await app._send_sse(request, events, fault, delay, responses=True)
+    return await app.send_response(request, body, full, items, plan, fault)

@@ -1202,6 +1202,18 @@ class EmulatorApp:
         name = base_model_name(model)
         items = self._response_items(rid, plan)
         full = self._response_body(rid, name, plan, items, extra, body)
+        return await self.send_response(request, body, full, items, plan, fault)
+
+    async def send_response(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        full: dict[str, Any],
+        items: list[dict[str, Any]],
+        plan: Plan,
+        fault: Fault | None,
+    ) -> web.StreamResponse:
+        """A Responses object whole, or as its stream of events when the request asked."""
         if not body.get("stream"):
             if fault is not None:
                 return await self._non_stream_fault(request, fault)
