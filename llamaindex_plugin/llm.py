@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import warnings
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -43,7 +42,6 @@ from core.params import (
     Call,
     call_params,
     header_map,
-    response_format_from,
     sort_unknown_kwargs,
     tool_choice_from,
 )
@@ -59,6 +57,7 @@ from llamaindex_plugin.convert import (
     tools_to_neutral,
 )
 from llamaindex_plugin.stream import afold, fold
+from llamaindex_plugin.structured import PartialObjects, parse_structured, structured_kwargs
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_index.core.prompts import BasePromptTemplate
@@ -86,17 +85,6 @@ _DEFAULT_FIELDS = (
     "custom_inputs",
     "context",
 )
-
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-
-
-def _parse_structured(output_cls: type[Model], text: str | None) -> Model:
-    text = (text or "").strip()
-    match = _FENCE.match(text)
-    if match:
-        text = match.group(1)
-    return output_cls.model_validate_json(text)
 
 
 class Databricks(FunctionCallingLLM):
@@ -563,6 +551,23 @@ class Databricks(FunctionCallingLLM):
         messages = prompt.format_messages(llm=self, **prompt_args)
         return self._extend_messages(messages)
 
+    def _structured_request(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None,
+        prompt_args: dict[str, Any],
+    ) -> tuple[list[ChatMessage], dict[str, Any]]:
+        """Announce a structured prediction; its messages and chat keywords (a JSON schema)."""
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        return self._structured_messages(prompt, prompt_args), structured_kwargs(
+            output_cls, llm_kwargs
+        )
+
     @dispatcher.span
     def structured_predict(
         self,
@@ -573,16 +578,8 @@ class Databricks(FunctionCallingLLM):
     ) -> Model:
         if not self._use_json_schema():
             return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
-        response = self.chat(self._structured_messages(prompt, prompt_args), **kwargs)
-        result = _parse_structured(output_cls, response.message.content)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
+        return _structured_result(output_cls, self.chat(messages, **kwargs))
 
     @dispatcher.span
     async def astructured_predict(
@@ -594,16 +591,8 @@ class Databricks(FunctionCallingLLM):
     ) -> Model:
         if not self._use_json_schema():
             return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
-        response = await self.achat(self._structured_messages(prompt, prompt_args), **kwargs)
-        result = _parse_structured(output_cls, response.message.content)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
+        return _structured_result(output_cls, await self.achat(messages, **kwargs))
 
     def _structured_stream_call(
         self,
@@ -614,18 +603,13 @@ class Databricks(FunctionCallingLLM):
     ) -> Generator[Any, None, None]:
         if not self._use_json_schema():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[arg-type]
-        from llama_index.core.program.utils import process_streaming_objects
-
-        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
+        kwargs = structured_kwargs(output_cls, llm_kwargs)
         chunks = self.stream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
+        partial = PartialObjects(output_cls, self)
 
         def gen() -> Generator[Any, None, None]:
-            current = None
             for chunk in chunks:
-                current = process_streaming_objects(
-                    chunk, output_cls, cur_objects=_as_list(current), llm=self
-                )
-                yield current
+                yield partial.step(chunk)
 
         return gen()
 
@@ -640,18 +624,13 @@ class Databricks(FunctionCallingLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )  # type: ignore[arg-type]
-        from llama_index.core.program.utils import process_streaming_objects
-
-        kwargs = {**(llm_kwargs or {}), "response_format": response_format_from(output_cls)}
+        kwargs = structured_kwargs(output_cls, llm_kwargs)
         chunks = await self.astream_chat(self._structured_messages(prompt, prompt_args), **kwargs)
+        partial = PartialObjects(output_cls, self)
 
         async def gen() -> AsyncGenerator[Any, None]:
-            current = None
             async for chunk in chunks:
-                current = process_streaming_objects(
-                    chunk, output_cls, cur_objects=_as_list(current), llm=self
-                )
-                yield current
+                yield partial.step(chunk)
 
         return gen()
 
@@ -665,6 +644,12 @@ class Databricks(FunctionCallingLLM):
         await self._client.aclose()
 
 
+def _structured_result(output_cls: type[Model], response: ChatResponse) -> Model:
+    result = parse_structured(output_cls, response.message.content)
+    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+    return result
+
+
 def _unknown_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Constructor keywords that are no field of :class:`Databricks`: a near miss raises ("did
     you mean"), anything else is sent in the request body (like ``additional_kwargs``), with a
@@ -674,12 +659,6 @@ def _unknown_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return sort_unknown_kwargs(
         unknown, known | PARAM_NAMES, owner="Databricks", into="additional_kwargs"
     )
-
-
-def _as_list(value: Any) -> list[Any] | None:
-    if value is None:
-        return None
-    return value if isinstance(value, list) else [value]
 
 
 def _kwargs_dict(value: Any) -> dict[str, Any]:
