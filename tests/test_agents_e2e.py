@@ -210,3 +210,26 @@ def test_app_agent_with_two_cycles(emu):
     full = summed(list(llm.stream(QUESTION)))
     assert emu.requests[-1].path == "/apps-proxy/my-tool-agent/responses"
     check_lc(full, "my-tool-agent", streamed=True)
+
+
+@pytest.mark.parametrize("name", ["my-chat-agent", "my-items-agent"])
+def test_langchain_stream_chunks_carry_custom_outputs(emu, name):
+    """As databricks-langchain: the chunk made from a wire chunk that carried custom_outputs has
+    them as chunk.custom_outputs; the last chunk has the agent's final custom_outputs."""
+    import asyncio
+
+    llm = lc_model(emu, name)
+    want = expected_custom_outputs(name)
+    for chunks in (
+        list(llm.stream("hello")),
+        asyncio.run(_collect(llm.astream("hello"))),
+    ):
+        carrying = [c for c in chunks if hasattr(c, "custom_outputs")]
+        assert carrying and all(c.custom_outputs == want for c in carrying)
+        assert carrying[-1] is chunks[-1]
+        if name == "my-chat-agent":  # its last chunk has text and custom_outputs together
+            assert any(c.content for c in carrying)
+
+
+async def _collect(agen):
+    return [c async for c in agen]

@@ -369,9 +369,11 @@ class StreamDecoder:
         if not self._meta and isinstance(chunk.get("id"), str):
             self._meta = True
             out.append(MetaDelta(id=chunk["id"]))
-        out.extend(self._delta(delta))
         if chunk.get("custom_outputs") is not None:
+            # before the chunk's content, so an adapter can put them on the chunk it makes of
+            # it (databricks-langchain's chunk.custom_outputs)
             out.append(MetaDelta(extras={"custom_outputs": chunk["custom_outputs"]}))
+        out.extend(self._delta(delta))
         if isinstance(chunk.get("usage"), dict):
             # usage per chunk is taken as cumulative: the latest wins (MLflow does not say)
             self._usage = chunk["usage"]

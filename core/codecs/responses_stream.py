@@ -236,8 +236,9 @@ class StreamDecoder:
             raise MalformedEventError(f"Unexpected Responses stream event: {exc}") from None
         custom = event.get("custom_outputs")
         if custom is not None and self._chat_agent is None:
-            # MLflow ResponsesAgentStreamEvent carries custom_outputs on any event
-            out.append(MetaDelta(extras={"custom_outputs": custom}))
+            # MLflow ResponsesAgentStreamEvent carries custom_outputs on any event; they go
+            # before the event's content (see core.codecs.chat_agent.StreamDecoder)
+            out.insert(0, MetaDelta(extras={"custom_outputs": custom}))
         return out
 
     def _event(self, ev: dict[str, Any]) -> list[Delta]:
