@@ -24,6 +24,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from core import cli_agents
+
 DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -96,6 +98,7 @@ def _settings_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["verify"] = args.ca_bundle
     if getattr(args, "api", None):
         kw["api"] = args.api
+    kw.update(cli_agents.agent_settings(args))
     return kw
 
 
@@ -131,6 +134,7 @@ def _params(args: argparse.Namespace) -> Any:
         reasoning_effort=args.reasoning_effort,
         thinking_budget=args.thinking_budget,
         tools=[_parse_tool(t) for t in args.tool] or None,
+        **cli_agents.agent_params(args),
     )
 
 
@@ -162,6 +166,8 @@ def _response_json(resp: Any) -> dict[str, Any]:
         ],
         "finish_reason": resp.finish_reason,
         "usage": usage,
+        "agent_steps": cli_agents.steps_json(resp.parts),
+        "custom_outputs": resp.extras.get("custom_outputs"),
     }
 
 
@@ -173,7 +179,7 @@ def _maybe_json(text: str) -> Any:
 
 
 def _print_deltas(deltas: Any, acc: Any, style: _Style, out: TextIO, state: dict[str, Any]) -> None:
-    from core.types import ReasoningDelta, TextDelta
+    from core.types import ReasoningDelta, ServerToolDelta, TextDelta
 
     for delta in deltas:
         mode = state["mode"]
@@ -190,6 +196,11 @@ def _print_deltas(deltas: Any, acc: Any, style: _Style, out: TextIO, state: dict
                 out.write("\n")
             state["mode"] = "text"
             out.write(delta.text)
+        elif isinstance(delta, ServerToolDelta):  # a step the agent (or server) ran itself
+            if mode is not None:
+                out.write("\n")
+            state["mode"] = None
+            out.write(style.dim(cli_agents.step_line(delta.item)) + "\n")
         else:
             continue
         out.flush()
@@ -456,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--tool", action="append", default=[], metavar="JSON|FILE",
                       help="a function tool the model may call (repeatable); calls are shown")  # fmt: skip
+    cli_agents.add_arguments(chat)
     workspace(chat)
     chat.set_defaults(func=cmd_chat)
 
