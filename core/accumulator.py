@@ -10,7 +10,9 @@ without event objects, so a delta costs no allocation.)
 
 Boundary rules (the same for chat completions and Responses streams):
 
-- consecutive text deltas make one TextPart; ``TextDelta.extras`` are merged into its extras;
+- consecutive text deltas make one TextPart; ``TextDelta.extras`` are merged into its extras,
+  except that a piece naming another message (``extras["id"]`` differing from the open part's,
+  see :func:`same_message`) starts a new part: an agent's answer holds several messages;
 - reasoning pieces go into the current (open) ReasoningPart; a signature closes it, a
   redacted delta is a part of its own; a piece whose ``block`` differs from the open part's
   starts a new part. Parts with no explicit block number get one: the same as a reasoning part
@@ -50,7 +52,31 @@ from core.types import (
     UsageDelta,
 )
 
-__all__ = ["StreamAccumulator", "deltas_from_response"]
+__all__ = ["StreamAccumulator", "deltas_from_response", "merge_text", "same_message"]
+
+
+def same_message(part: Any, extras: dict[str, Any] | None) -> bool:
+    """Whether text with these wire ``extras`` continues text ``part``: unless both name their
+    message (``id``: a Responses message item, a ChatAgent message) and the names differ. The
+    codecs' parsers merge adjacent text by the same rule, so streamed and whole answers agree."""
+    new = extras.get("id") if extras else None
+    old = part.extras.get("id") if part.extras else None
+    return new is None or old is None or new == old
+
+
+def merge_text(parts: list[Part]) -> list[Part]:
+    """Adjacent text parts of one message as one part, extras merged: what :class:`StreamAccumulator`
+    folds from their deltas (for parsers of whole answers)."""
+    out: list[Part] = []
+    for p in parts:
+        last = out[-1] if out else None
+        if isinstance(p, TextPart) and isinstance(last, TextPart) and same_message(last, p.extras):
+            last.text += p.text
+            if p.extras:
+                last.extras = {**(last.extras or {}), **p.extras}
+        else:
+            out.append(p)
+    return out
 
 
 def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +166,8 @@ class StreamAccumulator:
 
     def _add_text(self, delta: TextDelta) -> bool:
         i = self._open_text
+        if i >= 0 and delta.extras and not same_message(self._parts[i], delta.extras):
+            self._open_text = i = -1
         started = i < 0
         if started:
             if not delta.text and not delta.extras:

@@ -228,3 +228,26 @@ def test_chat_custom_outputs_on_the_message_or_the_last_chunk_reach_extras():
             acc.add(d)
     assert acc.response().extras["custom_outputs"] == {"last": True}
     assert dec.complete  # a finish reason and a clean end: whole, even without [DONE]
+
+
+def test_several_messages_stay_several_parts_streamed_or_not():
+    """A supervisor answering through two sub-agents: two messages, two text parts (each with
+    its id and author), never one glued string."""
+    answer = {"messages": [
+        {"role": "assistant", "content": "Sales rose 4%.", "id": "m1", "name": "analyst"},
+        {"role": "assistant", "content": "Write it up as a memo.", "id": "m2", "name": "writer"},
+    ], "custom_outputs": {}, "usage": {"prompt_tokens": 1, "completion_tokens": 2}}  # fmt: skip
+    parsed = chat_agent.parse_response(answer)
+    assert parsed.parts == [
+        TextPart("Sales rose 4%.", {"id": "m1", "name": "analyst"}),
+        TextPart("Write it up as a memo.", {"id": "m2", "name": "writer"}),
+    ]
+    _, streamed = fold(chunks_of(answer))
+    assert streamed.parts == parsed.parts
+    # the next turn sends them back as the two messages they were, with their authors
+    wire = chat_agent.build_request([Message("assistant", parsed.parts)], GenerationParams(),
+                                    stream=False)["messages"]  # fmt: skip
+    assert wire == [
+        {"role": "assistant", "content": "Sales rose 4%.", "name": "analyst"},
+        {"role": "assistant", "content": "Write it up as a memo.", "name": "writer"},
+    ]

@@ -232,3 +232,12 @@ def test_chat_agent_chunks_on_a_responses_route_are_decoded_not_dropped():
     assert resp.text == "Hi" and resp.extras["custom_outputs"] == {"a": 1}
     assert dec.complete
     assert MetaDelta(extras={"custom_outputs": {"a": 1}}) in deltas
+
+
+def test_adjacent_messages_are_separate_text_parts():
+    out = [_text_msg("a", "First."), _text_msg("b", "Second.")]
+    parsed = responses_agent.parse_response({"output": out})
+    assert [p.text for p in parsed.parts] == ["First.", "Second."]
+    events = [{"type": "response.output_text.delta", "item_id": i["id"], "delta": i["content"][0]["text"]}
+              for i in out] + [{"type": "response.output_item.done", "item": i} for i in out]  # fmt: skip
+    assert fold(decode(events)[1]).parts == parsed.parts

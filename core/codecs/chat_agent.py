@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.accumulator import merge_text, same_message
 from core.codecs.policy import parse_usage
 from core.errors import (
     InvalidRequestError,
@@ -162,22 +163,28 @@ def _assistant(msg: Message, out: list[dict[str, Any]], names: dict[str, str]) -
     came from."""
     text: list[str] = []
     calls: list[dict[str, Any]] = []
+    author: list[Any] = [None]  # the text's message ("id", "name" extras) while it lasts
 
     def flush() -> None:
         if text or calls:
             wire: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+            name = (author[0] or {}).get("name")
+            if isinstance(name, str):
+                wire["name"] = name  # a sub-agent's name goes back with its words
             if calls:
                 wire["tool_calls"] = list(calls)
-            if wire["content"] is None and not calls:
-                return
-            out.append(wire)
+            if wire["content"] is not None or calls:
+                out.append(wire)
         text.clear()
         calls.clear()
+        author[0] = None
 
     for p in msg.parts:
         if isinstance(p, TextPart):
-            if calls:
-                flush()
+            if calls or (text and not same_message(TextPart("", author[0]), p.extras)):
+                flush()  # another message of the agent's answer: one wire message each
+            if not text:
+                author[0] = p.extras
             text.append(p.text)
         elif isinstance(p, ReasoningPart):
             continue  # a ChatAgent has no reasoning field; leaving reasoning out is valid
@@ -273,20 +280,16 @@ def _message_parts(msg: Any) -> list[Part]:
         return [ServerToolPart(_output_item(msg))]
     if role != "assistant":
         raise _bad(f"a {role!r} message in the answer")
-    parts: list[Part] = [TextPart(content)] if content else []
+    parts: list[Part] = [TextPart(content, _text_extras(msg))] if content else []
     parts.extend(ServerToolPart(item) for item in _call_items(msg))
     return parts
 
 
-def _merge_text(parts: list[Part]) -> list[Part]:
-    out: list[Part] = []
-    for p in parts:
-        last = out[-1] if out else None
-        if isinstance(p, TextPart) and isinstance(last, TextPart):
-            last.text += p.text
-        else:
-            out.append(p)
-    return out
+def _text_extras(msg: dict[str, Any]) -> dict[str, Any] | None:
+    """The message's id (and its author's name, e.g. a sub-agent's) ride on its text, as a
+    Responses message item's id does: adapters show them, replay never sends them."""
+    out = {k: msg[k] for k in ("id", "name") if isinstance(msg.get(k), str) and msg[k]}
+    return out or None
 
 
 def parse_response(body: Any) -> ChatResponse:
@@ -307,7 +310,7 @@ def parse_response(body: Any) -> ChatResponse:
     usage = body.get("usage")
     finish = body.get("finish_reason")
     return ChatResponse(
-        parts=_merge_text(parts),
+        parts=merge_text(parts),
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
         finish_reason=finish if isinstance(finish, str) else "stop",
         model=body.get("model") if isinstance(body.get("model"), str) else None,
@@ -324,10 +327,11 @@ class StreamDecoder:
     joined, tool calls collected) and handed over at :meth:`close` as ``extras["messages"]``,
     so a stream folds to what the same answer parses to."""
 
-    __slots__ = ("_chunks", "_finish", "_messages", "_meta", "_tool", "_usage")
+    __slots__ = ("_chunks", "_finish", "_messages", "_meta", "_texted", "_tool", "_usage")
 
     def __init__(self) -> None:
         self._chunks = 0
+        self._texted: set[str] = set()
         self._tool: str | None = None  # a tool message being received (its content may come in
         # pieces too): handed over whole when another message starts or the stream ends
         self._messages: dict[str, dict[str, Any]] = {}  # by id, in order of first appearance
@@ -402,7 +406,9 @@ class StreamDecoder:
         if role != "assistant":
             raise MalformedEventError(f"a {role!r} message in a ChatAgent answer")
         if content:
-            out.append(TextDelta(content))
+            first = key not in self._texted  # the id rides on a message's first piece only
+            self._texted.add(key)
+            out.append(TextDelta(content, _text_extras(delta) if first else None))
         try:
             items = _call_items(delta)
         except ResponseParseError as exc:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.accumulator import merge_text
 from core.codecs.policy import (
     finish_from_status,
     usage_or_none,
@@ -236,7 +237,7 @@ def _output_parts(output: list[Any], agent: bool) -> list[Part]:
             parts.append(ServerToolPart(item))
     if agent:
         parts.extend(pending)
-    return _merge_text([_call_part(p) if isinstance(p, dict) else p for p in parts])
+    return merge_text([_call_part(p) if isinstance(p, dict) else p for p in parts])
 
 
 def _reasoning_parts(item: dict[str, Any], index: int) -> list[ReasoningPart]:
@@ -252,20 +253,6 @@ def _reasoning_parts(item: dict[str, Any], index: int) -> list[ReasoningPart]:
     if not text and not extras:
         return []
     return [ReasoningPart(text=text, block=index, extras=extras)]
-
-
-def _merge_text(parts: list[Part]) -> list[Part]:
-    """Adjacent text parts are one part, extras merged: what the stream accumulator builds."""
-    out: list[Part] = []
-    for p in parts:
-        last = out[-1] if out else None
-        if isinstance(p, TextPart) and isinstance(last, TextPart):
-            last.text += p.text
-            if p.extras:
-                last.extras = {**(last.extras or {}), **p.extras}
-        else:
-            out.append(p)
-    return out
 
 
 def parse_response(body: Any, *, agent: bool = False) -> ChatResponse:
