@@ -349,3 +349,22 @@ def test_proxy_url_checks_and_redaction():
     settings = ClientSettings(model=MODEL, proxy="http://u:s3cret@h:1")
     assert "s3cret" not in repr(settings) and "s3cret" not in settings.model_dump_json()
     assert settings.proxy is not None and settings.proxy.get_secret_value().endswith("@h:1")
+
+
+def test_oauth_token_exchange_goes_through_the_same_proxy_and_tls(tls_emu, ca_file):
+    """The OAuth M2M token request uses the model's transport: same proxy, same CA."""
+    before = tls_emu.token_requests
+    with run_proxy("dave", "oa-s3cret") as proxy:
+        c = DatabricksChatClient(
+            model=MODEL,
+            host=tls_emu.host,
+            client_id=tls_emu.client_id,
+            client_secret=tls_emu.client_secret,
+            verify=ca_file,
+            proxy=proxy.url_with("dave", "oa-s3cret"),
+            max_retries=0,
+        )
+        assert c.auth._http is c.http  # the token endpoint is called through this transport
+        assert all(call_both_ways(c))
+    assert tls_emu.token_requests > before  # a token was fetched (through the tunnel)
+    assert proxy.refused == 0 and set(proxy.targets) == {_target(tls_emu)}
