@@ -5,6 +5,8 @@ proxy started by the tests (tests/connect_proxy.py)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import logging
 import ssl
 
 import httpx
@@ -181,7 +183,8 @@ def test_no_proxy_is_honoured(tls_emu, ca_file, monkeypatch, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_explicit_proxy_with_credentials(tls_emu, ca_file, backend):
+def test_explicit_proxy_with_credentials(tls_emu, ca_file, backend, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger: ours, httpx, httpcore, aiohttp, asyncio
     with run_proxy("alice", "pr0xy-s3cret") as proxy:
         url = proxy.url_with("alice", "pr0xy-s3cret")
         c = client(tls_emu, verify=ca_file, transport=backend, proxy=url)
@@ -189,6 +192,8 @@ def test_explicit_proxy_with_credentials(tls_emu, ca_file, backend):
         assert "pr0xy-s3cret" not in c.settings.model_dump_json()
         assert all(call_both_ways(c))
     assert proxy.refused == 0 and len(proxy.seen) >= 2
+    assert caplog.records and "pr0xy-s3cret" not in caplog.text
+    assert base64.b64encode(b"alice:pr0xy-s3cret").decode() not in caplog.text
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
