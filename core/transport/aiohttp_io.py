@@ -134,12 +134,14 @@ def _proxy_options(choice: ProxyChoice) -> dict[str, Any]:
 
 
 def aiohttp_failure(exc: BaseException) -> Failure:
-    name, detail = type(exc).__name__, str(exc)
+    name = type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = getattr(exc.certificate_error, "verify_message", None)
         return Failure(TLS, name, reason or str(exc.certificate_error))
     if isinstance(exc, aiohttp.ClientHttpProxyError):
+        # its str() names the proxy's URL; the status and reason are what the user needs
         return Failure(PROXY, name, f"{exc.status} {exc.message}")
+    detail = str(exc)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return Failure(CONNECT_TIMEOUT, name, detail)
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's ServerTimeoutError is one too
