@@ -146,14 +146,15 @@ def peer_python(name: str) -> Path:
     return VENVS / name / "bin" / "python"
 
 
-def ensure_peer_venv(name: str, log) -> Path:
+def ensure_peer_venv(name: str, log, pin: str | None = None) -> Path:
     """Create bench/.venvs/<name> from bench/peers/<name>.txt, unless it already matches."""
     venv = VENVS / name
     marker = venv / ".bench-lock"
     lock = PEER_LOCKS / f"{name}.txt"
     lock_text = lock.read_text()
-    if PEERS[name] not in lock_text.splitlines():
-        raise RuntimeError(f"{lock} does not pin {PEERS[name]}")
+    pin = pin or PEERS[name]  # bench/embeddings.py pins its own peers
+    if pin not in lock_text.splitlines():
+        raise RuntimeError(f"{lock} does not pin {pin}")
     python = peer_python(name)
     if python.exists() and marker.exists() and marker.read_text() == lock_text:
         return python
@@ -426,8 +427,16 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     report["targets"] = targets(results)
+    # Embeddings throughput (bench/embeddings.py): its own implementations and load server.
+    from bench import embeddings as embeddings_bench
+
+    emb_n = 200 if args.smoke else 10_000
+    report["embeddings"] = {"n": emb_n, "results": embeddings_bench.measure(
+        n=emb_n, reps=1 if args.smoke else 2, no_peers=args.no_peers, timeout=args.timeout,
+        log=log)}
     (args.out / "results.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
-    (args.out / "results.md").write_text(markdown(report))
+    (args.out / "results.md").write_text(
+        markdown(report) + "\n" + embeddings_bench.markdown(report["embeddings"]["results"], emb_n))
     chart(report, args.out / "results.png")
     print(markdown(report).split("## Versions")[0], file=sys.stdout)
     print(f"[bench] wrote {args.out}/results.{{md,json,png}} in {report['seconds']} s", file=log)

@@ -11,6 +11,9 @@ client. Two listening ports:
 
 Routes (both ports): ``POST .../chat/completions`` (OpenAI-compatible, the peers and our
 client), ``POST /serving-endpoints/{name}/invocations`` and any other POST (same answer);
+embeddings (``POST .../embeddings``, or ``/serving-endpoints/{EMBED_MODEL}/invocations``):
+one pre-rendered 1024-dimension vector per input, as floats or, when asked with
+``encoding_format: base64`` (the ``openai`` client's default), as base64 float32;
 ``GET /api/2.0/serving-endpoints[/{name}]`` (endpoint details, for databricks-sdk based
 clients); ``POST /oidc/v1/token``; other GETs answer ``{}``. Paths seen are printed to stderr
 once each, so a benchmark can check that nothing unexpected was asked for.
@@ -23,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import signal
+import struct
 import sys
 import time
 
@@ -88,6 +93,33 @@ FC_TAIL = b"".join(
     + [_chunk(5, None, finish="stop", usage=USAGE), b"data: [DONE]\n\n"]
 )
 
+EMBED_MODEL = "databricks-gte-large-en"
+EMBED_DIMS = 1024
+_VECTOR = [round(((i * 7919) % 2000 - 1000) / 31_250.0, 8) for i in range(EMBED_DIMS)]
+EMBED_FLOATS = json.dumps(_VECTOR, separators=(",", ":"))
+EMBED_BASE64 = '"' + base64.b64encode(struct.pack(f"<{EMBED_DIMS}f", *_VECTOR)).decode() + '"'
+
+
+def embeddings_answer(raw: bytes) -> bytes:
+    """One vector per input (a string input counts as one), with usage."""
+    body = json.loads(raw)
+    texts = body.get("input")
+    n = 1 if isinstance(texts, str) else len(texts)
+    vector = EMBED_BASE64 if body.get("encoding_format") == "base64" else EMBED_FLOATS
+    data = ",".join(
+        f'{{"object":"embedding","index":{i},"embedding":{vector}}}' for i in range(n)
+    )
+    tokens = 5 * n
+    return (
+        f'{{"object":"list","model":"gte-large-en","data":[{data}],'
+        f'"usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}'
+    ).encode()
+
+
+def _is_embeddings(request: web.Request) -> bool:
+    return request.path.endswith("/embeddings") or f"/{EMBED_MODEL}/" in request.path
+
+
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -110,6 +142,8 @@ async def _wants_stream(request: web.Request) -> bool:
 def make_app(first_chunk_mode: bool, first_delay: float, rest_delay: float) -> web.Application:
     async def chat(request: web.Request) -> web.StreamResponse:
         _note(request)
+        if _is_embeddings(request):
+            return web.Response(body=embeddings_answer(await request.read()), headers=JSON_HEADERS)
         if not await _wants_stream(request):
             return web.Response(body=COMPLETION, headers=JSON_HEADERS)
         resp = web.StreamResponse(headers=SSE_HEADERS)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embedding_helpers import received
 
 from core.cli import main
 from core.cli_embed import Record, embed_records, read_records
 from core.embeddings import DatabricksEmbeddingsClient
 from core.emulator import run_emulator
-from core.emulator.embeddings import embed_text
 from core.errors import InvalidRequestError
 
 
@@ -44,7 +44,7 @@ def test_lines_to_jsonl_with_plain_progress(workspace: Any, tmp_path: Path, caps
     out, err = capsys.readouterr()
     got = rows(out)
     assert [r["index"] for r in got] == list(range(250))
-    assert [r["embedding"] for r in got] == [embed_text(t, 1024) for t in texts]
+    assert [r["embedding"] for r in got] == [received(t) for t in texts]
     lines = err.splitlines()
     assert "embedded 250/250 texts" in lines
     assert lines[-1].startswith("embedded 250 texts in 7 requests, 1000 tokens")
@@ -74,7 +74,7 @@ def test_stdin_and_a_tqdm_bar_on_a_terminal(workspace: Any, monkeypatch: pytest.
     monkeypatch.setattr("sys.stdin", io.StringIO("alpha\nbeta\ngamma\n"))
     monkeypatch.setattr("sys.stderr", term)
     assert main(["embed", "-"]) == 0
-    assert [r["embedding"] for r in rows(capsys.readouterr().out)] == [embed_text(t, 1024) for t in ("alpha", "beta", "gamma")]
+    assert [r["embedding"] for r in rows(capsys.readouterr().out)] == [received(t) for t in ("alpha", "beta", "gamma")]
     bar = term.getvalue()
     assert "embedding" in bar and "3text" in bar.replace(" ", "") and "\r" in bar
 
@@ -102,6 +102,6 @@ def test_embed_records_in_chunks_keeps_order_and_counts(emu: Any) -> None:
     texts = [f"t{i}" for i in range(20)]
     summary = embed_records(client, (Record(t, i) for i, t in enumerate(texts)), out.append, on_progress=progress.append, chunk=7)
     assert [r["index"] for r in out] == list(range(20)) and [r["id"] for r in out] == list(range(20))
-    assert [r["embedding"] for r in out] == [embed_text(t, 1024) for t in texts]
+    assert [r["embedding"] for r in out] == [received(t) for t in texts]
     assert sum(progress) == 20
     assert (summary.texts, summary.requests, summary.tokens) == (20, 3 + 3 + 2, 20)

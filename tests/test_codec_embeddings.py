@@ -145,6 +145,10 @@ def test_openai_shape_without_index_keeps_position_and_no_usage_is_none() -> Non
     assert batch.usage is None
 
 
+def test_huge_finite_values_are_kept() -> None:
+    assert parse_response({"embeddings": [[1e308, 1e308]]}, 1).vectors == [[1e308, 1e308]]
+
+
 def test_base64_embeddings_are_decoded() -> None:
     packed = base64.b64encode(struct.pack("<3f", 0.5, -1.0, 2.0)).decode()
     batch = parse_response({"data": [{"index": 0, "embedding": packed}]}, 1)
@@ -166,7 +170,9 @@ def test_mlflow_and_predictions_shapes() -> None:
         ({"data": [{"index": 0, "embedding": [1.0]}, {"index": 0, "embedding": [1.0]}]}, 2, "repeated"),
         ({"data": [{"index": 5, "embedding": [1.0]}]}, 1, "bad or repeated index 5"),
         ({"data": [{"index": 0, "embedding": [1.0, "x"]}]}, 1, "not a finite number"),
-        ({"data": [{"index": 0, "embedding": [True]}]}, 1, "not a finite number"),
+        ({"data": [{"index": 0, "embedding": [1.0, None]}]}, 1, "not a finite number"),
+        ({"data": [{"index": 0, "embedding": [float("inf")]}]}, 1, "not a finite number"),
+        ({"data": [{"index": 0, "embedding": base64.b64encode(struct.pack("<2f", 1.0, float("nan"))).decode()}]}, 1, "NaN or an infinity"),
         ({"data": [{"index": 0, "embedding": [float("nan")]}]}, 1, "not a finite number"),
         ({"data": [{"index": 0, "embedding": "not base64!"}]}, 1, "not base64"),
         ({"embeddings": [[1.0], [1.0, 2.0]]}, 2, "has 2 dimensions"),

@@ -74,6 +74,9 @@ def test_routes_and_bodies(model: str, kw: dict[str, Any], url: str, body_model:
     sent = json.loads(route.calls.last.request.content)
     assert sent.get("model") == body_model
     assert sent["input"] == ["hello world", "bye"]
+    # base64 float32 on the OpenAI-compatible serving route (and base_url); floats elsewhere
+    openai_like = url == SERVING or "proxy" in url
+    assert sent.get("encoding_format") == ("base64" if openai_like else None)
     assert route.calls.last.request.headers["Authorization"] == "Bearer dapi-test-token"
 
 
@@ -182,6 +185,13 @@ def test_progress_reports_every_input_once() -> None:
 
 
 # -- params ---------------------------------------------------------------------------------
+@respx.mock
+def test_encoding_format_can_be_chosen() -> None:
+    route = respx.post(SERVING).mock(side_effect=answer)
+    client(params={"encoding_format": "float"}).embed(["a"])
+    assert json.loads(route.calls.last.request.content)["encoding_format"] == "float"
+
+
 @respx.mock
 def test_params_are_sent_and_per_call_params_win() -> None:
     route = respx.post(SERVING).mock(side_effect=answer)

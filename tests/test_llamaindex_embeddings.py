@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from embedding_helpers import received
 
 from core.emulator import run_emulator
 from core.emulator.embeddings import embed_text
@@ -31,11 +32,11 @@ def test_sync_methods_and_batches(emu: Any) -> None:
     emu.clear_requests()
     texts = [f"paragraph {i} on topic {i % 9}" for i in range(600)]
     vectors = emb.get_text_embedding_batch(texts)
-    assert vectors == [embed_text(t, 1024) for t in texts]
+    assert vectors == [received(t) for t in texts]
     sizes = [len(r.json["input"]) for r in emu.requests]
     assert sorted(sizes) == [50] * 12  # 250 + 250 + 100 handed over, 50 per request
-    assert emb.get_query_embedding("topic 3") == embed_text("topic 3", 1024)
-    assert emb.get_text_embedding("x") == embed_text("x", 1024)
+    assert emb.get_query_embedding("topic 3") == received("topic 3")
+    assert emb.get_text_embedding("x") == received("x")
     assert emb.last_usage is not None and emb.last_usage.total_tokens == 1
 
 

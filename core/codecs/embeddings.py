@@ -22,6 +22,8 @@ import base64
 import math
 import re
 import struct
+import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 _BYTES_OVERHEAD = 8  # quotes, comma and slack per input in the JSON array
 _WORD = re.compile(r"\w+")
+_LITTLE_ENDIAN = sys.byteorder == "little"  # base64 embeddings are little-endian float32
 
 
 @dataclass(slots=True, frozen=True)
@@ -241,15 +244,26 @@ def _vector(value: Any, where: str) -> list[float]:
             raise ResponseParseError(f"{where} is a string but not base64") from None
         if len(raw) % 4:
             raise ResponseParseError(f"{where}: base64 data is not a float32 array")
-        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        if _LITTLE_ENDIAN:
+            floats: list[float] = array("f", raw).tolist()
+        else:  # pragma: no cover - big-endian hosts
+            floats = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        if not math.isfinite(math.fsum(floats)):
+            raise ResponseParseError(f"{where} holds a NaN or an infinity")
+        return floats
     if not isinstance(value, list):
         raise ResponseParseError(f"{where} is a {type(value).__name__}, expected numbers")
-    out: list[float] = []
+    # Fast path in C (fsum refuses non-numbers; a NaN or an infinity makes the sum non-finite):
+    # a per-element Python check cost more than the rest of the call for 1,024-float vectors.
+    try:
+        if math.isfinite(math.fsum(value)):
+            return list(map(float, value))
+    except (TypeError, OverflowError):
+        pass
     for x in value:
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise ResponseParseError(f"{where} holds {x!r}, not a finite number")
-        out.append(float(x))
-    return out
+    return list(map(float, value))  # huge but finite values whose sum overflowed
 
 
 def _usage(value: Any) -> EmbeddingUsage | None:
