@@ -436,3 +436,27 @@ def test_cache_control_to_gpt_is_left_out_with_a_warning(emu, adapter):
     assert system["content"] == "ctx1\n\n" + "policy " * 40
     assert "cache_control" not in json.dumps(last_body(emu))
     assert rule_warnings(caught, "cache_control")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_sampling_rule_on_open_responses(emu, adapter, mode):
+    llm = make(adapter, emu, OPUS_47, temperature=0.2, api="open-responses")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text, _ = call(llm, mode, [user(adapter, "open responses")])
+    assert "open responses" in text and "temperature" not in last_body(emu)
+    assert emu.requests[-1].path.endswith("/open-responses")
+    assert rule_warnings(caught, "temperature")
+
+
+def test_emulator_refuses_sampling_on_open_responses(emu):
+    h = {"Authorization": f"Bearer {emu.token}"}
+    body = {"model": OPUS_47, "input": "x", "temperature": 0.2}
+    r = httpx.post(emu.host + "/serving-endpoints/open-responses", headers=h, json=body)
+    assert r.status_code == 400
+    assert r.json() == {
+        "error_code": "BAD_REQUEST",
+        "message": "BAD_REQUEST: Model us.anthropic.claude-opus-4-7 does not support the "
+        "temperature parameter.",
+    }

@@ -88,8 +88,12 @@ def _wants_reasoning(body: dict[str, Any]) -> bool:
     return isinstance(cfg, dict) and cfg.get("effort") not in (None, "none")
 
 
-def check_request(body: dict[str, Any], model: str, family: str) -> None:
-    """Refuse what Open Responses refuses for this family (HTTP 400)."""
+def check_request(
+    body: dict[str, Any], model: str, family: str, *, check_rules: bool = True
+) -> None:
+    """Refuse what Open Responses refuses for this family (HTTP 400); ``check_rules``: the
+    per-model rules of :mod:`core.emulator.rules` too."""
+    from core.emulator.rules import RuleError, check_sampling_rules
     from core.emulator.server import HTTPError
 
     name = base_model_name(model)
@@ -114,6 +118,11 @@ def check_request(body: dict[str, Any], model: str, family: str) -> None:
     temperature = body.get("temperature")
     if isinstance(temperature, (int, float)) and not 0 <= temperature <= 2:
         raise HTTPError(400, "'temperature' must be between 0 and 2.")
+    if family == "claude" and check_rules:
+        try:
+            check_sampling_rules(body, model)
+        except RuleError as exc:
+            raise HTTPError(exc.status, exc.message, exc.code) from None
     if family in ("claude", "gemini"):
         return
     feats = _features(model, family)
@@ -153,7 +162,7 @@ async def handle(app: EmulatorApp, request: web.Request) -> web.StreamResponse:
     if early is not None:
         return early
     family = classify(model)
-    check_request(body, model, family)
+    check_request(body, model, family, check_rules=app.state.options.check_model_rules)
     req, extra = app._responses_request(body, model, agent=False)
     req.reasoning = family == "gpt-oss" or (
         family in ("claude", "gemini") and _wants_reasoning(body)

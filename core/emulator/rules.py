@@ -7,7 +7,7 @@ confirmed on Databricks: docs/model-rules.md. Switched off with
 
 | rule | models | answer |
 |---|---|---|
-| sampling parameters rejected | Claude Opus >= 4.7, Claude >= 5 | 400 ``BAD_REQUEST: Model us.anthropic.<m> does not support the <p> parameter.`` |
+| sampling parameters rejected (chat and Open Responses) | Claude Opus >= 4.7, Claude >= 5 | 400 ``BAD_REQUEST: Model us.anthropic.<m> does not support the <p> parameter.`` |
 | budget thinking rejected | same | 400 |
 | adaptive thinking unknown | Claude <= 4.5 | 400 |
 | several tool calls in one assistant turn | GPT OSS | 400 ``Multiple tool calls are not supported.\\n`` |
@@ -20,7 +20,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["RuleError", "check_chat_rules", "claude_version", "hides_adaptive_thinking"]
+__all__ = [
+    "RuleError",
+    "check_chat_rules",
+    "check_sampling_rules",
+    "claude_version",
+    "hides_adaptive_thinking",
+]
 
 _CLAUDE_LINE_FIRST = re.compile(
     r"claude-(opus|sonnet|haiku|fable|mythos)-(\d{1,2})(?:-(\d{1,2}))?(?:-|$)"
@@ -100,7 +106,9 @@ def check_chat_rules(body: dict[str, Any], model: str, family: str) -> None:
                     raise RuleError("Multiple tool calls are not supported.\n")
 
 
-def _check_claude(body: dict[str, Any], model: str) -> None:
+def check_sampling_rules(body: dict[str, Any], model: str) -> None:
+    """Sampling parameters on a model that dropped them (chat completions and Open Responses:
+    both are forwarded to the provider)."""
     if _adaptive_only(model):
         for name in _SAMPLING:
             if name in body:
@@ -109,6 +117,10 @@ def _check_claude(body: dict[str, Any], model: str) -> None:
                     f"BAD_REQUEST: Model {_provider_id(model)} does not support the {name} "
                     "parameter."
                 )
+
+
+def _check_claude(body: dict[str, Any], model: str) -> None:
+    check_sampling_rules(body, model)
     thinking = body.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if kind == "enabled" and _adaptive_only(model):
