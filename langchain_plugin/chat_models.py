@@ -33,7 +33,7 @@ from langchain_plugin.convert import (
     messages_to_neutral,
     response_to_message,
 )
-from langchain_plugin.stream import StreamConverter
+from langchain_plugin.stream import StreamConverter, ageneration_chunks, generation_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.client import DatabricksChatClient
@@ -392,11 +392,8 @@ class ChatDatabricks(BaseChatModel):
         include_usage = kwargs.get("stream_usage", self.stream_usage)
         client, neutral, call, model = self._prepare(messages, stop, kwargs)
         conv = StreamConverter(model, shared_index=self.output_version == "v1")
-        for delta in client.stream(neutral, call.params, headers=call.headers):
-            chunk = conv.feed(delta)
-            if chunk is not None:
-                yield ChatGenerationChunk(message=chunk)
-        yield _last(conv, include_usage)
+        deltas = client.stream(neutral, call.params, headers=call.headers)
+        yield from generation_chunks(conv, deltas, include_usage)
 
     async def _astream(
         self,
@@ -408,11 +405,9 @@ class ChatDatabricks(BaseChatModel):
         include_usage = kwargs.get("stream_usage", self.stream_usage)
         client, neutral, call, model = self._prepare(messages, stop, kwargs)
         conv = StreamConverter(model, shared_index=self.output_version == "v1")
-        async for delta in client.astream(neutral, call.params, headers=call.headers):
-            chunk = conv.feed(delta)
-            if chunk is not None:
-                yield ChatGenerationChunk(message=chunk)
-        yield _last(conv, include_usage)
+        deltas = client.astream(neutral, call.params, headers=call.headers)
+        async for chunk in ageneration_chunks(conv, deltas, include_usage):
+            yield chunk
 
     # --- tools and structured output ---------------------------------------------------------
     def bind_tools(
@@ -584,11 +579,4 @@ def _result(message: AIMessage, finish_reason: str | None) -> ChatResult:
             ChatGeneration(message=message, generation_info={"finish_reason": finish_reason})
         ],
         llm_output={"model_name": message.response_metadata.get("model_name")},
-    )
-
-
-def _last(conv: StreamConverter, include_usage: bool) -> ChatGenerationChunk:
-    return ChatGenerationChunk(
-        message=conv.last_chunk(include_usage=include_usage),
-        generation_info={"finish_reason": conv.finish_reason},
     )

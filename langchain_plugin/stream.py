@@ -8,10 +8,12 @@ whether the delta started the part); this module only chooses LangChain's shape 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from core.accumulator import StreamAccumulator
 from core.types import (
@@ -39,7 +41,7 @@ from langchain_plugin.convert import (
     usage_fields,
 )
 
-__all__ = ["StreamConverter"]
+__all__ = ["StreamConverter", "ageneration_chunks", "generation_chunks"]
 
 
 class StreamConverter:
@@ -225,3 +227,32 @@ class StreamConverter:
         if custom is not None:
             last.custom_outputs = custom  # type: ignore[attr-defined]  # as databricks-langchain
         return last
+
+
+def _last(conv: StreamConverter, include_usage: bool) -> ChatGenerationChunk:
+    return ChatGenerationChunk(
+        message=conv.last_chunk(include_usage=include_usage),
+        generation_info={"finish_reason": conv.finish_reason},
+    )
+
+
+def generation_chunks(
+    conv: StreamConverter, deltas: Iterator[Delta], include_usage: bool
+) -> Iterator[ChatGenerationChunk]:
+    """The sync driver: a chunk per delta that makes one, then the last chunk."""
+    for delta in deltas:
+        chunk = conv.feed(delta)
+        if chunk is not None:
+            yield ChatGenerationChunk(message=chunk)
+    yield _last(conv, include_usage)
+
+
+async def ageneration_chunks(
+    conv: StreamConverter, deltas: AsyncIterator[Delta], include_usage: bool
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The async driver: the same as :func:`generation_chunks`, awaiting the deltas."""
+    async for delta in deltas:
+        chunk = conv.feed(delta)
+        if chunk is not None:
+            yield ChatGenerationChunk(message=chunk)
+    yield _last(conv, include_usage)
