@@ -155,6 +155,7 @@ def test_without_the_rule_the_emulator_answers_the_services_400(emu, adapter):
         "parameter."
     )
     assert err.value.status_code == 400 and err.value.error_code == "BAD_REQUEST"
+    assert err.value.param == "temperature"  # named, with a hint to leave it out
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -460,3 +461,34 @@ def test_emulator_refuses_sampling_on_open_responses(emu):
         "message": "BAD_REQUEST: Model us.anthropic.claude-opus-4-7 does not support the "
         "temperature parameter.",
     }
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_opaque_endpoint_serving_a_responses_only_model_goes_to_responses(adapter):
+    ep = {
+        "name": "team-codex",
+        "task": "llm/v1/chat",
+        "endpoint_type": "EXTERNAL_MODEL",
+        "state": {"ready": "READY"},
+        "config": {
+            "served_entities": [
+                {"name": "x", "external_model": {"provider": "openai", "name": "gpt-5.1-codex-max"}}
+            ]
+        },
+    }
+    with run_emulator(endpoints=[ep]) as e:
+        llm = make(adapter, e, "team-codex")
+        text, _ = call(llm, "invoke", [user(adapter, "write code")])
+        asyncio.run(_acall_once(llm, adapter))
+        posts = [r.path for r in e.requests if r.method == "POST"]
+        gets = [r.path for r in e.requests if r.method == "GET"]
+    assert "write code" in text
+    assert posts == ["/serving-endpoints/responses"] * 2
+    assert gets == ["/api/2.0/serving-endpoints/team-codex"]
+
+
+async def _acall_once(llm: Any, adapter: str) -> None:
+    if adapter == "langchain":
+        await llm.ainvoke("again")
+    else:
+        await llm.achat([ChatMessage(role="user", content="again")])

@@ -539,7 +539,7 @@ class EmulatorApp:
         for key in ("presence_penalty", "frequency_penalty", "seed"):
             if body.get(key) is not None:
                 raise HTTPError(400, f"Parameter '{key}' is not supported by this endpoint.")
-        if "codex" in base_model_name(model).lower():
+        if "codex" in base_model_name(served).lower():
             raise HTTPError(400, f"Model {model} only supports the Responses API.")
         if family == "gemini" and "stream_options" in body:
             raise HTTPError(400, 'Invalid JSON payload received. Unknown name "stream_options".')
@@ -994,7 +994,8 @@ class EmulatorApp:
         fault, early, body, model = await self.model_body(request)
         if early is not None:
             return early
-        if classify(model) not in ("gpt", "gpt-oss"):
+        served = served_model(self._endpoints(), base_model_name(model)) or model
+        if classify(served) not in ("gpt", "gpt-oss"):
             raise HTTPError(
                 400,
                 f"The Responses API is only available for OpenAI models; {base_model_name(model)!r} "
