@@ -71,7 +71,8 @@ def tool_from_spec(spec: Any) -> Tool:
     """
     if isinstance(spec, Tool):
         return spec
-    if not isinstance(spec, Mapping):
+    # (type checks before ABC isinstance: this runs for every tool on every call)
+    if type(spec) is not dict and not isinstance(spec, Mapping):
         raise InvalidRequestError(
             f"a tool must be a dict (or core.types.Tool), not {type(spec).__name__}",
             hint='e.g. {"type": "function", "function": {"name": ..., "parameters": {...}}}',
@@ -81,7 +82,7 @@ def tool_from_spec(spec: Any) -> Tool:
         raise InvalidRequestError(f"tool type must be a string, not {kind!r}")
     if kind == "function":
         fn = spec.get("function", spec)
-        if not isinstance(fn, Mapping):
+        if type(fn) is not dict and not isinstance(fn, Mapping):
             raise InvalidRequestError(f"tool 'function' must be an object, not {fn!r}")
         name = fn.get("name")
         if not isinstance(name, str) or not name:
@@ -89,14 +90,20 @@ def tool_from_spec(spec: Any) -> Tool:
                 f"function tool without a name: {dict(spec)!r}",
                 hint="give every function tool a 'name'",
             )
-        params = fn.get("parameters", fn.get("input_schema"))
-        if params is not None and not isinstance(params, Mapping):
+        params = fn.get("parameters") or fn.get("input_schema")
+        if params is not None and type(params) is not dict and not isinstance(params, Mapping):
             raise InvalidRequestError(f"tool {name!r}: parameters must be a JSON schema object")
         strict = fn.get("strict")
+        schema = dict(params) if params else dict(_EMPTY_SCHEMA)
+        if strict is True:
+            # strict mode refuses open objects and optional properties: make it strict-valid
+            from core.schema import strict_schema
+
+            schema = strict_schema(schema)
         return Tool(
             name=name,
             description=str(fn.get("description") or ""),
-            parameters=dict(params) if params else dict(_EMPTY_SCHEMA),
+            parameters=schema,
             strict=strict if isinstance(strict, bool) else None,
         )
     name = spec.get("name")
@@ -112,7 +119,7 @@ def tools_from_specs(specs: Iterable[Any] | None) -> list[Tool] | None:
     """:func:`tool_from_spec` over a list; ``None``/empty gives ``None``."""
     if not specs:
         return None
-    if isinstance(specs, (str, bytes, Mapping)):
+    if type(specs) is not list and isinstance(specs, (str, bytes, Mapping)):
         raise InvalidRequestError("tools must be a list of tools, not a single value")
     out: list[Tool] = []
     for n, spec in enumerate(specs):
@@ -152,10 +159,10 @@ def tool_choice_from(
         if word is not None:
             return cast(ToolChoice, word)
         named = choice
-    elif isinstance(choice, Mapping):
+    elif type(choice) is dict or isinstance(choice, Mapping):
         fn = choice.get("function")
         ctype = choice.get("type")
-        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+        if (type(fn) is dict or isinstance(fn, Mapping)) and isinstance(fn.get("name"), str):
             named = fn["name"]
         elif ctype in ("function", "tool", "custom") and isinstance(choice.get("name"), str):
             named = choice["name"]

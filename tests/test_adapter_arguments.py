@@ -256,3 +256,28 @@ def test_llamaindex_old_class_name_is_exported() -> None:
     from llamaindex_plugin import DataBricks  # llama-index-llms-databricks' older spelling
 
     assert DataBricks is Databricks
+
+
+@pytest.mark.parametrize("mode", ["sync", "astream"])
+def test_strict_tools_are_sent_with_a_strict_valid_schema(emu: Any, mode: str) -> None:
+    from pydantic import BaseModel
+
+    class Lookup(BaseModel):
+        """Look something up."""
+
+        query: str
+        limit: int | None = None
+
+    run_lc(lc(emu, GPT5).bind_tools([Lookup], strict=True), mode)
+    fn = last(emu).json["tools"][0]["function"]
+    assert fn["strict"] is True
+    params = fn["parameters"]
+    assert params["additionalProperties"] is False
+    assert set(params["required"]) == {"query", "limit"}
+    # LlamaIndex: a strict OpenAI-style tool dict the same way
+    tool = {"type": "function", "function": {"name": "lookup", "strict": True, "parameters": {
+        "type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer"}},
+        "required": ["q"]}}}  # fmt: skip
+    run_li(li(emu, GPT5), mode, tools=[tool])
+    params = last(emu).json["tools"][0]["function"]["parameters"]
+    assert params["required"] == ["q", "n"] and params["properties"]["n"]["type"] == ["integer", "null"]

@@ -44,6 +44,17 @@ def test_every_function_spelling_is_one_tool(spec) -> None:
     assert tool_from_spec(spec) == Tool(name="add", description="Add.", parameters=ADD)
 
 
+def test_strict_tool_gets_a_strict_valid_schema() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+              "required": ["a"]}  # fmt: skip
+    strict = tool_from_spec({"name": "f", "parameters": schema, "strict": True})
+    assert strict.parameters["additionalProperties"] is False
+    assert strict.parameters["required"] == ["a", "b"]
+    assert strict.parameters["properties"]["b"] == {"type": ["string", "null"]}
+    loose = tool_from_spec({"name": "f", "parameters": schema})
+    assert loose.parameters == schema  # not strict: sent as given
+
+
 def test_tools_custom_builtin_strict_and_passthrough() -> None:
     strict = {"type": "function", "function": {"name": "f", "parameters": ADD, "strict": True}}
     custom = {"type": "custom", "name": "patch", "description": "free text"}
