@@ -188,3 +188,16 @@ def test_empty_tool_arguments_go_back_as_empty_object(args):
 def test_codec_for_unknown():
     with pytest.raises(ValueError, match="unknown API kind"):
         codec_for("soap")
+
+
+def test_add_usage_sums_model_calls_fields_and_raw():
+    from core.codecs.policy import add_usage, parse_usage
+
+    a = parse_usage({"input_tokens": 5, "output_tokens": 2, "total_tokens": 7,
+                     "output_tokens_details": {"reasoning_tokens": 1}})  # fmt: skip
+    b = parse_usage({"input_tokens": 9, "output_tokens": 3, "total_tokens": 12})
+    total = add_usage(add_usage(None, a), b)
+    assert (total.input_tokens, total.output_tokens, total.total_tokens) == (14, 5, 19)
+    assert total.reasoning_tokens == 1  # only one call reported it: kept, not lost
+    assert total.raw == {"input_tokens": 14, "output_tokens": 5, "total_tokens": 19,
+                         "output_tokens_details": {"reasoning_tokens": 1}}  # fmt: skip

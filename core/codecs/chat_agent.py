@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.accumulator import merge_text, same_message
-from core.codecs.policy import parse_usage
+from core.codecs.policy import event_object, parse_usage
 from core.errors import (
     InvalidRequestError,
     MalformedEventError,
@@ -351,12 +351,7 @@ class StreamDecoder:
     def feed(self, data: str) -> list[Delta]:
         if data.strip() == "[DONE]":
             return []
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise MalformedEventError(f"ChatAgent chunk is not JSON: {data[:200]!r}") from exc
-        if not isinstance(chunk, dict):
-            raise MalformedEventError(f"ChatAgent chunk is not a JSON object: {data[:200]!r}")
+        chunk = event_object(data, "ChatAgent stream")
         if chunk.get("error") or chunk.get("error_code"):
             err = chunk.get("error")
             msg = err.get("message") if isinstance(err, dict) else err or chunk.get("message")

@@ -9,6 +9,7 @@ sent) or :class:`ResponseParseError` (a shape we do not understand).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,10 +19,12 @@ from core.types import NamedToolChoice, ResponseFormat, Tool, ToolChoice, Usage
 
 __all__ = [
     "RESPONSE_FORMAT_TYPES",
+    "add_usage",
     "TOOL_CHOICES",
     "budget_from_effort",
     "check_response_format",
     "effort_from_budget",
+    "event_object",
     "finish_from_status",
     "merge_usage",
     "normalize_finish_reason",
@@ -126,6 +129,47 @@ def merge_usage(usages: Sequence[dict[str, Any]]) -> Usage:
                         setattr(last, attr, v)
                         break
     return last
+
+
+def add_usage(total: Usage | None, more: Usage) -> Usage:
+    """The usage of an answer made of several model calls: their sum, counted once (each cycle
+    of a ResponsesAgent that ran a tool and answered again reports its own call). ``raw`` is
+    summed the same way (numbers key by key, nested objects too), so code reading the wire
+    object sees the fields' totals. ``total=None`` gives ``more``."""
+    if total is None:
+        return more
+    out = Usage()
+    for attr in USAGE_FIELDS:
+        a, b = getattr(total, attr), getattr(more, attr)
+        setattr(out, attr, b if a is None else a if b is None else a + b)
+    if total.raw is not None or more.raw is not None:
+        out.raw = _add_raw(total.raw or {}, more.raw or {})
+    return out
+
+
+def _add_raw(a: Any, b: Any) -> Any:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **{k: _add_raw(a[k], v) if k in a else v for k, v in b.items()}}
+    if type(a) is int and type(b) is int:
+        return a + b
+    return b if b is not None else a
+
+
+# ---------------------------------------------------------------------------------------------
+# Stream events
+# ---------------------------------------------------------------------------------------------
+def event_object(data: str, wire: str) -> dict[str, Any]:
+    """One SSE event's data as the JSON object every agent and Responses event is; anything
+    else raises MalformedEventError naming the wire and quoting the start of the data."""
+    from core.errors import MalformedEventError
+
+    try:
+        event = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedEventError(f"{wire} event is not JSON: {data[:200]!r}") from exc
+    if not isinstance(event, dict):
+        raise MalformedEventError(f"{wire} event is not a JSON object: {data[:200]!r}")
+    return event
 
 
 # ---------------------------------------------------------------------------------------------

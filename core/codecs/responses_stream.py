@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from core.codecs.policy import add_usage, event_object
 from core.codecs.policy import finish_from_status as response_finish
 from core.codecs.policy import usage_or_none as parse_usage
 from core.codecs.responses import (  # the item rules, shared with parse_response
@@ -68,7 +69,6 @@ from core.codecs.responses import (
 from core.codecs.responses import (
     _str as opt_str,
 )
-from core.codecs.usage_sum import add_usage
 from core.errors import MalformedEventError
 from core.types import (
     Delta,
@@ -223,12 +223,7 @@ class StreamDecoder:
         if data.strip() == "[DONE]":
             self._done = True
             return []
-        try:
-            event = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise MalformedEventError(f"Stream event is not JSON: {data[:200]!r}") from exc
-        if not isinstance(event, dict):
-            raise MalformedEventError(f"Stream event is not a JSON object: {data[:200]!r}")
+        event = event_object(data, "Responses stream")
         self._events += 1
         try:
             out = self._event(event)
