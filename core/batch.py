@@ -226,6 +226,7 @@ class BatchRunner:
         concurrency: int = DEFAULT_CONCURRENCY,
         retry_failed: bool = False,
         fail_fast: bool = False,
+        refuse_bad_rows: bool = True,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -237,6 +238,9 @@ class BatchRunner:
         self.concurrency = concurrency
         self.retry_failed = retry_failed
         self.fail_fast = fail_fast
+        # True: a malformed row is an error before anything is sent (a file the user can fix);
+        # False: it is that row's error record (a Spark column: one bad cell fails no job)
+        self.refuse_bad_rows = refuse_bad_rows
         self.on_progress = on_progress
 
     def run(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
@@ -244,7 +248,7 @@ class BatchRunner:
         return asyncio.run(self.arun(rows))
 
     async def arun(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
-        keyed = _checked_rows(rows, self.job)
+        keyed = _checked_rows(rows, self.job if self.refuse_bad_rows else None)
         previous = self.store.load() if self.store is not None else {}
         done: dict[str, Record] = {
             key: record
@@ -351,8 +355,8 @@ async def _first_error(tasks: Sequence[asyncio.Future[None]]) -> None:
     await asyncio.gather(*tasks)
 
 
-def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job) -> list[tuple[str, Any]]:
-    """Keys as strings, unique; every item checked before anything is sent."""
+def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job | None) -> list[tuple[str, Any]]:
+    """Keys as strings, unique; every item checked by ``job`` before anything is sent."""
     keyed: list[tuple[str, Any]] = []
     seen: set[str] = set()
     for n, row in enumerate(rows):
@@ -370,7 +374,8 @@ def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job) -> list[tuple[str, 
             )
         seen.add(key)
         try:
-            job.check(item)
+            if job is not None:
+                job.check(item)
         except InvalidRequestError as exc:
             raise InvalidRequestError(
                 f"row {n} (key {key!r}): {exc.message}", hint=exc.hint
