@@ -243,11 +243,11 @@ class BatchRunner:
         self.refuse_bad_rows = refuse_bad_rows
         self.on_progress = on_progress
 
-    def run(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
+    def run(self, rows: Iterable[tuple[Any, ...]]) -> BatchResult:
         """:meth:`arun` on a new event loop (not from inside a running one)."""
         return asyncio.run(self.arun(rows))
 
-    async def arun(self, rows: Iterable[tuple[Any, Any]]) -> BatchResult:
+    async def arun(self, rows: Iterable[tuple[Any, ...]]) -> BatchResult:
         keyed = _checked_rows(rows, self.job if self.refuse_bad_rows else None)
         previous = self.store.load() if self.store is not None else {}
         done: dict[str, Record] = {
@@ -255,18 +255,19 @@ class BatchRunner:
             for key, record in previous.items()
             if record.get("status") == "ok" or not self.retry_failed
         }
-        todo = [(i, key, item) for i, (key, item) in enumerate(keyed) if key not in done]
+        todo = [(i, key, item) for i, (key, item, _) in enumerate(keyed) if key not in done]
+        echoed = {key: fields for key, _, fields in keyed if fields}
         totals = BatchTotals(rows=len(keyed), skipped=len(keyed) - len(todo))
         fresh: dict[str, Record] = {}
         try:
-            await self._run(todo, fresh, totals)
+            await self._run(todo, fresh, totals, echoed)
         finally:
             if self.store is not None:
                 self.store.close()
         merged = {**done, **fresh}
-        records = [merged[key] for key, _ in keyed if key in merged]
+        records = [merged[key] for key, _, _ in keyed if key in merged]
         if self.store is not None:
-            keys = {key for key, _ in keyed}
+            keys = {key for key, _, _ in keyed}
             others = [r for k, r in previous.items() if k not in keys]  # never drop old rows
             self.store.finish(records + others)
         failed = [r["key"] for r in records if r.get("status") != "ok"]
@@ -274,7 +275,11 @@ class BatchRunner:
         return BatchResult(records, totals, output, failed)
 
     async def _run(
-        self, todo: list[tuple[int, str, Any]], fresh: dict[str, Record], totals: BatchTotals
+        self,
+        todo: list[tuple[int, str, Any]],
+        fresh: dict[str, Record],
+        totals: BatchTotals,
+        echoed: dict[str, dict[str, Any]],
     ) -> None:
         job = self.job
         limiter = job.limiter
@@ -283,7 +288,7 @@ class BatchRunner:
         chunks = iter([todo[i : i + job.chunk] for i in range(0, len(todo), job.chunk)])
 
         def finished(index: int, key: str, record: Record) -> None:
-            record = {"key": key, "index": index, **record}
+            record = {"key": key, "index": index, **echoed.get(key, {}), **record}
             fresh[key] = record
             if self.store is not None:
                 self.store.append(record)
@@ -355,17 +360,23 @@ async def _first_error(tasks: Sequence[asyncio.Future[None]]) -> None:
     await asyncio.gather(*tasks)
 
 
-def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job | None) -> list[tuple[str, Any]]:
-    """Keys as strings, unique; every item checked by ``job`` before anything is sent."""
-    keyed: list[tuple[str, Any]] = []
+def _checked_rows(
+    rows: Iterable[tuple[Any, ...]], job: Job | None
+) -> list[tuple[str, Any, dict[str, Any] | None]]:
+    """Keys as strings, unique; every item checked by ``job`` before anything is sent. A row
+    may carry a third element: fields copied into its record (an input id, say)."""
+    keyed: list[tuple[str, Any, dict[str, Any] | None]] = []
     seen: set[str] = set()
     for n, row in enumerate(rows):
         try:
-            key, item = row
+            key, item, *more = row
         except (TypeError, ValueError):
+            more = [None, None]
+        if len(more) > 1 or (more and not isinstance(more[0], (dict, type(None)))):
             raise InvalidRequestError(
-                f"row {n}: expected a (key, item) pair, got {type(row).__name__}"
-            ) from None
+                f"row {n}: expected (key, item) or (key, item, fields), got {row!r:.80}"
+            )
+        fields = more[0] if more else None
         key = str(key)
         if key in seen:
             raise InvalidRequestError(
@@ -380,5 +391,5 @@ def _checked_rows(rows: Iterable[tuple[Any, Any]], job: Job | None) -> list[tupl
             raise InvalidRequestError(
                 f"row {n} (key {key!r}): {exc.message}", hint=exc.hint
             ) from None
-        keyed.append((key, item))
+        keyed.append((key, item, fields))
     return keyed

@@ -141,8 +141,11 @@ class EmbeddingJob:
     """Texts to vectors, ``chunk`` rows per request (the client's batch size). A request the
     client refuses for one bad text is retried row by row, so only that row fails."""
 
-    def __init__(self, client: DatabricksEmbeddingsClient) -> None:
+    def __init__(
+        self, client: DatabricksEmbeddingsClient, params: dict[str, Any] | None = None
+    ) -> None:
         self.client = client
+        self.params = params
         self.chunk = client.batch_size
 
     @property
@@ -156,7 +159,7 @@ class EmbeddingJob:
     async def arun(self, items: Sequence[Any]) -> list[Record]:
         started = time.monotonic()
         try:
-            result = await self.client.aembed(list(items), concurrency=1)
+            result = await self.client.aembed(list(items), params=self.params, concurrency=1)
         except (InvalidRequestError, BadRequestError) as exc:
             if len(items) > 1:  # one bad text: find it, row by row
                 return [r for item in items for r in await self.arun([item])]

@@ -23,7 +23,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -145,8 +145,9 @@ def _csv_rows(file: Path) -> Iterator[tuple[int, Any]]:
 class ProgressView:
     """tqdm on a terminal, else a plain line every LOG_EVERY seconds (and at the end)."""
 
-    def __init__(self, stream: TextIO, enabled: bool = True) -> None:
+    def __init__(self, stream: TextIO, enabled: bool = True, label: str = "batch") -> None:
         self.stream = stream
+        self.label = label
         self.enabled = enabled
         self.bar: Any = None
         self._tqdm: Any = None
@@ -179,18 +180,18 @@ class ProgressView:
         now = time.monotonic()
         if now - self._last_log >= LOG_EVERY or p.done == p.todo:
             self._last_log = now
-            print(progress_line(p), file=self.stream, flush=True)
+            print(progress_line(p, self.label), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def progress_line(p: Progress) -> str:
+def progress_line(p: Progress, label: str = "batch") -> str:
     eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.done < p.todo else ""
     limit = f", limit {p.limit}" if p.limit is not None else ""
     return (
-        f"batch: {p.done}/{p.todo} rows ({p.rows_per_second:.1f}/s), {p.failed} failed, "
+        f"{label}: {p.done}/{p.todo} rows ({p.rows_per_second:.1f}/s), {p.failed} failed, "
         f"{p.input_tokens + p.output_tokens:,} tokens, {p.rate_limited} x 429{limit}{eta}"
     )
 
@@ -203,16 +204,22 @@ def summary(result: BatchResult) -> str:
         f"time: {t.seconds:.1f}s ({t.rows_per_second:.1f} rows/s), {t.rate_limited} x 429",
         f"output: {result.output}",
     ]
-    failed = [r for r in result.records if r.get("status") != "ok"]
-    if failed:
-        lines.append(f"failed rows ({len(failed)}):")
-        for record in failed[:10]:
-            error = record.get("error") or {}
-            lines.append(f"  {record['key']}: {error.get('type')}: {error.get('message')}")
-        if len(failed) > 10:
-            lines.append(f"  ... and {len(failed) - 10} more (status 'error' in the output)")
-        lines.append("re-run with --retry-failed to send them again")
+    lines.extend(failed_lines(result))
     return "\n".join(lines)
+
+
+def failed_lines(result: BatchResult) -> list[str]:
+    failed = [r for r in result.records if r.get("status") != "ok"]
+    if not failed:
+        return []
+    lines = [f"failed rows ({len(failed)}):"]
+    for record in failed[:10]:
+        error = record.get("error") or {}
+        lines.append(f"  {record['key']}: {error.get('type')}: {error.get('message')}")
+    if len(failed) > 10:
+        lines.append(f"  ... and {len(failed) - 10} more (status 'error' in the output)")
+    lines.append("re-run with --retry-failed to send them again")
+    return lines
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -254,3 +261,44 @@ def _run(args: argparse.Namespace, job: Any, rows: list[tuple[str, Any]], exit_e
     else:
         print(summary(result))
     return exit_error if result.totals.failed or result.failed_keys else 0
+
+
+# -- embed -o FILE: resumable through the same runner ---------------------------------------
+def embed_to_file(
+    client: Any, records: Iterable[Any], args: argparse.Namespace, params: dict[str, Any] | None
+) -> int:
+    """``databricks-llm embed ... -o FILE`` (core/cli_embed.py): the records
+    (``.text``, ``.id``) through the batch runner, so a second run after a crash embeds only
+    what is missing. Keys: the record's id, else ``#<position>``; the id is kept in the
+    output. Holds the vectors in memory until the in-order rewrite at the end: for corpora
+    beyond a few hundred thousand texts, split the input (or use core.spark)."""
+    from core.batch import BatchRunner
+    from core.batch_jobs import EmbeddingJob
+
+    rows = [
+        (f"#{n}" if r.id is None else str(r.id), r.text, None if r.id is None else {"id": r.id})
+        for n, r in enumerate(records)
+    ]
+    view = ProgressView(sys.stderr, enabled=not args.quiet, label="embed")
+    runner = BatchRunner(
+        EmbeddingJob(client, params),
+        output=args.output,
+        concurrency=client.max_concurrency,
+        retry_failed=args.retry_failed,
+        on_progress=view,
+    )
+    try:
+        result = runner.run(rows)
+    finally:
+        view.close()
+    t = result.totals
+    print(
+        f"embedded {t.ok} texts ({t.skipped} done before, {t.failed} failed), "
+        f"{t.input_tokens} tokens, {t.seconds:.1f}s ({t.rows_per_second:.0f} texts/s), "
+        f"{t.rate_limited} x 429",
+        file=sys.stderr,
+    )
+    if result.failed_keys:
+        print("\n".join(failed_lines(result)), file=sys.stderr)
+        return 1
+    return 0

@@ -173,6 +173,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
             source = stack.enter_context(open(args.input, encoding="utf-8"))
             jsonl = jsonl or args.input.endswith((".jsonl", ".ndjson"))
             total = _count_lines(args.input)
+        if args.output:  # resumable: through the batch runner (core/cli_batch.py)
+            from core.cli_batch import embed_to_file
+
+            found = read_records(source, jsonl=jsonl, field=args.field, id_field=args.id_field)
+            return embed_to_file(client, found, args, params)
         out: IO[str] = sys.stdout
         if args.output:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8"))
@@ -223,5 +228,6 @@ def add_parser(sub: Any, workspace: Callable[[argparse.ArgumentParser], None]) -
     p.add_argument("--concurrency", type=int, help="requests in flight at most (default: up to 16, adaptive)")
     p.add_argument("--dimensions", type=int, help="vector size (Matryoshka models only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--retry-failed", action="store_true", help="with -o: embed again the texts that failed in an earlier run")
     workspace(p)
     p.set_defaults(func=cmd_embed)

@@ -167,3 +167,29 @@ def test_killed_mid_run_then_resumed_loses_no_row_and_does_none_twice(emu, tmp_p
         f"60 rows: {60 - len(written)} answered, 0 failed, {len(written)} done before"
         in done.stdout
     )
+
+
+def test_embed_to_a_file_resumes_through_the_runner(emu, tmp_path, capsys):
+    src = tmp_path / "docs.jsonl"
+    docs = [{"id": f"d{i}", "text": f"document {i}"} for i in range(6)]
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    out = tmp_path / "vectors.jsonl"
+    argv = ["embed", str(src), "-o", str(out), "-q"]
+    assert main(argv) == 0
+    first = records(out)
+    assert [r["id"] for r in first] == [d["id"] for d in docs]
+    assert all(len(r["embedding"]) == 1024 and r["status"] == "ok" for r in first)
+    assert capsys.readouterr().err.startswith("embedded 6 texts (0 done before, 0 failed)")
+    # a crash cut the file after 4 rows (the last one half written); more texts were added
+    kept = out.read_text().splitlines()[:4]
+    out.write_text("\n".join(kept) + "\n" + kept[4 - 1][:20])
+    docs += [{"id": f"d{i}", "text": f"document {i}"} for i in range(6, 9)]
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    emu.clear_requests()
+    assert main(argv) == 0
+    final = records(out)
+    assert [r["id"] for r in final] == [d["id"] for d in docs]
+    assert final[:4] == first[:4]
+    sent = [t for r in emu.requests if r.json and "input" in r.json for t in r.json["input"]]
+    assert sorted(sent) == [f"document {i}" for i in range(4, 9)]  # only what was missing
+    assert "embedded 5 texts (4 done before, 0 failed)" in capsys.readouterr().err
