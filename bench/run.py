@@ -345,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="per worker process, s")
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds of the CPU/latency/concurrency measures (best kept)")
+    parser.add_argument("--many-calls", action=argparse.BooleanOptionalAction, default=None,
+                        help="abatch against a rate limit, adaptive vs fixed (bench/many_calls.py;"
+                        " default: on in full runs, off with --smoke)")
     args = parser.parse_args(argv)
 
     counts = SMOKE if args.smoke else FULL
@@ -426,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         "peer_freeze": freezes,
         "results": results,
     }
+    if args.many_calls or (args.many_calls is None and not args.smoke):  # bench/many_calls.py
+        from bench import many_calls
+
+        report["many_calls"] = many_calls.measure(**({"calls": 300} if args.smoke else {}))
     report["targets"] = targets(results)
     # Embeddings throughput (bench/embeddings.py): its own implementations and load server.
     from bench import embeddings as embeddings_bench
@@ -436,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         log=log)}
     (args.out / "results.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
     (args.out / "results.md").write_text(
-        markdown(report) + "\n" + embeddings_bench.markdown(report["embeddings"]["results"], emb_n))
+        markdown(report) + "\n" + embeddings_bench.markdown(report["embeddings"]["results"], emb_n)
+        + ("\n" + many_calls.markdown(report["many_calls"]) if "many_calls" in report else ""))
     chart(report, args.out / "results.png")
     print(markdown(report).split("## Versions")[0], file=sys.stdout)
     print(f"[bench] wrote {args.out}/results.{{md,json,png}} in {report['seconds']} s", file=log)
