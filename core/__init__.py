@@ -11,6 +11,7 @@ from core._version import __version__
 
 _LAZY = {
     "DatabricksChatClient": "core.client",
+    "DatabricksEmbeddingsClient": "core.embeddings",
     "ClientSettings": "core.settings",
     "ModelInfo": "core.registry",
     "lookup_model": "core.registry",
@@ -18,6 +19,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.client import DatabricksChatClient
+    from core.embeddings import DatabricksEmbeddingsClient
     from core.registry import ModelInfo, lookup_model
     from core.settings import ClientSettings
 
@@ -33,4 +35,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ClientSettings", "DatabricksChatClient", "ModelInfo", "__version__", "lookup_model"]
+__all__ = [
+    "ClientSettings",
+    "DatabricksChatClient",
+    "DatabricksEmbeddingsClient",
+    "ModelInfo",
+    "__version__",
+    "lookup_model",
+]

@@ -179,6 +179,19 @@ class DatabricksEmbeddingsClient:
         size = _positive("batch_size", self.batch_size if batch_size is None else batch_size)
         return items, plan_batches(items, size)
 
+    def _plan(
+        self,
+        texts: Any,
+        params: Mapping[str, Any] | None,
+        batch_size: int | None,
+        concurrency: int | None,
+        on_progress: Progress | None,
+    ) -> _Call:
+        items, spans = self.prepare(texts, batch_size, params)
+        limit = self.max_concurrency if concurrency is None else concurrency
+        workers = min(_positive("concurrency", limit), len(spans))
+        return _Call(items, spans, params, workers, _Reporter(on_progress, len(items)))
+
     def embed(
         self,
         texts: Sequence[str],
@@ -189,23 +202,18 @@ class DatabricksEmbeddingsClient:
         on_progress: Progress | None = None,
     ) -> EmbeddingResult:
         """Vectors for ``texts`` in order; requests run on up to ``concurrency`` threads."""
-        items, spans = self.prepare(texts, batch_size, params)
-        results: list[EmbeddingBatch | None] = [None] * len(spans)
-        report = _Reporter(on_progress, len(items))
+        call = self._plan(texts, params, batch_size, concurrency, on_progress)
 
         def run(n: int) -> None:
-            start, end = spans[n]
-            results[n] = self._send(items[start:end], params)
-            report(end - start)
+            start, end = call.spans[n]
+            call.done(n, self._send(call.items[start:end], call.params))
 
-        limit = self.max_concurrency if concurrency is None else concurrency
-        workers = min(_positive("concurrency", limit), len(spans))
-        if workers <= 1:
-            for n in range(len(spans)):
+        if call.workers <= 1:
+            for n in range(len(call.spans)):
                 run(n)
         else:
-            self._run_threads(run, len(spans), workers)
-        return _merge(results, self.model)
+            self._run_threads(run, len(call.spans), call.workers)
+        return _merge(call.results, self.model)
 
     def _run_threads(self, run: Callable[[int], None], count: int, workers: int) -> None:
         """``run(0..count-1)`` on ``workers`` threads of the client's pool, each pulling the
@@ -256,30 +264,25 @@ class DatabricksEmbeddingsClient:
         on_progress: Progress | None = None,
     ) -> EmbeddingResult:
         """Vectors for ``texts`` in order; up to ``concurrency`` requests in flight."""
-        items, spans = self.prepare(texts, batch_size, params)
-        results: list[EmbeddingBatch | None] = [None] * len(spans)
-        report = _Reporter(on_progress, len(items))
-        pending = iter(range(len(spans)))
+        call = self._plan(texts, params, batch_size, concurrency, on_progress)
+        pending = iter(range(len(call.spans)))
 
         async def worker() -> None:
             # a fixed set of workers pulling batch numbers: bounded, and no task per batch
             for n in pending:
-                start, end = spans[n]
-                results[n] = await self._asend(items[start:end], params)
-                report(end - start)
+                start, end = call.spans[n]
+                call.done(n, await self._asend(call.items[start:end], call.params))
 
-        limit = self.max_concurrency if concurrency is None else concurrency
-        workers = min(_positive("concurrency", limit), len(spans))
-        if workers == 1:
+        if call.workers == 1:
             await worker()
-        elif workers > 1:
-            tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        elif call.workers > 1:
+            tasks = [asyncio.ensure_future(worker()) for _ in range(call.workers)]
             try:
                 await asyncio.gather(*tasks)
             finally:
                 for task in tasks:
                     task.cancel()
-        return _merge(results, self.model)
+        return _merge(call.results, self.model)
 
     def embed_one(self, text: str, *, params: Mapping[str, Any] | None = None) -> list[float]:
         return self.embed([text], params=params).vectors[0]
@@ -313,6 +316,29 @@ class DatabricksEmbeddingsClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class _Call:
+    """One ``embed``/``aembed`` call: checked inputs, their batches, answers by batch number."""
+
+    __slots__ = ("items", "params", "report", "results", "spans", "workers")
+
+    def __init__(
+        self,
+        items: list[str],
+        spans: list[tuple[int, int]],
+        params: Mapping[str, Any] | None,
+        workers: int,
+        report: _Reporter,
+    ) -> None:
+        self.items, self.spans, self.params, self.workers = items, spans, params, workers
+        self.report = report
+        self.results: list[EmbeddingBatch | None] = [None] * len(spans)
+
+    def done(self, n: int, batch: EmbeddingBatch) -> None:
+        self.results[n] = batch
+        start, end = self.spans[n]
+        self.report(end - start)
 
 
 class _Reporter:

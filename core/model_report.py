@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.embedding_registry import is_embedding_model, lookup_embedding_model
 from core.endpoint_config import EndpointConfig, parse_endpoint_config, served_model_info
 from core.registry import ModelInfo, lookup_model
 
@@ -48,7 +49,7 @@ def endpoint_row(ep: dict[str, Any]) -> dict[str, Any]:
     if not info.known:
         info = served_model_info(config, name) or info
     known = info.known
-    return {
+    row = {
         "name": name,
         "task": ep.get("task") or "",
         "state": (ep.get("state") or {}).get("ready", ""),
@@ -64,4 +65,21 @@ def endpoint_row(ep: dict[str, Any]) -> dict[str, Any]:
         "thinking": list(info.thinking) if known else [],
         "multiple_tool_calls": info.multiple_tool_calls if known else None,
         "known": known,
+    }
+    if row["task"] == "llm/v1/embeddings" or (not known and is_embedding_model(name)):
+        row.update(_embedding_columns(name))
+    return row
+
+
+def _embedding_columns(name: str) -> dict[str, Any]:
+    """An embedding endpoint: tokens per input and vector size from the embedding registry."""
+    emb = lookup_embedding_model(name)
+    dims = f"text -> {emb.dimensions} dims" if emb.dimensions else "text"
+    return {
+        "context_window": emb.max_input_tokens,
+        "inputs": dims,
+        "api": "embeddings",
+        "known": emb.known,
+        "embedding_dimensions": emb.dimensions,
+        "max_inputs_per_request": emb.max_batch,
     }

@@ -105,3 +105,13 @@ def test_embed_records_in_chunks_keeps_order_and_counts(emu: Any) -> None:
     assert [r["embedding"] for r in out] == [received(t) for t in texts]
     assert sum(progress) == 20
     assert (summary.texts, summary.requests, summary.tokens) == (20, 3 + 3 + 2, 20)
+
+
+def test_models_lists_embedding_endpoints_with_their_limits(workspace: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    gte = rows["databricks-gte-large-en"]
+    assert (gte["task"], gte["api"], gte["context_window"]) == ("llm/v1/embeddings", "embeddings", 8192)
+    assert gte["embedding_dimensions"] == 1024 and gte["max_inputs_per_request"] == 100
+    assert rows["databricks-bge-large-en"]["inputs"] == "text -> 1024 dims"
+    assert "embedding_dimensions" not in rows["databricks-claude-sonnet-4-5"]
