@@ -214,6 +214,8 @@ class ChatDatabricks(BaseChatModel):
             use_ai_gateway_native_api=self.use_ai_gateway_native_api,
         )
         self.default_headers = header_map(self.default_headers, "default_headers")
+        if self.model_kwargs:  # checked now (near misses, metadata limits), not on first call
+            call_params({}, self.model_kwargs, skip=_SKIP_CALL_KWARGS)
         # Resolve host and credentials now: bad settings fail here, not on the first call.
         self._client_for(self.model)
 

@@ -281,3 +281,10 @@ def test_strict_tools_are_sent_with_a_strict_valid_schema(emu: Any, mode: str) -
     run_li(li(emu, GPT5), mode, tools=[tool])
     params = last(emu).json["tools"][0]["function"]["parameters"]
     assert params["required"] == ["q", "n"] and params["properties"]["n"]["type"] == ["integer", "null"]
+
+
+def test_langchain_model_kwargs_are_checked_at_construction(emu: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="did you mean 'temperature'"):
+        lc(emu, model_kwargs={"temprature": 0.2})
+    with pytest.raises(InvalidRequestError, match="17 keys"):
+        lc(emu, GPT5, model_kwargs={"metadata": {f"k{i}": "v" for i in range(17)}})
