@@ -28,7 +28,6 @@ result.totals           # rows, ok, failed, tokens, seconds, 429s seen
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,10 +35,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from core.errors import ConfigurationError, DatabricksError, InvalidRequestError, redact
+from core.batch_store import Record, ResultStore
+from core.errors import DatabricksError, InvalidRequestError, redact
 from core.limiter import AdaptiveLimiter
 
-Record = dict[str, Any]
+__all__ = ["BatchResult", "BatchRunner", "Progress", "Record", "ResultStore", "error_record"]
 DEFAULT_CONCURRENCY = 256
 
 
@@ -121,99 +121,11 @@ class Progress:
 
 @dataclass
 class BatchResult:
-    records: list[Record]  # one per input row, in input order
+    records: list[Record]  # one per input row, in input order (empty: keep_records=False)
     totals: BatchTotals
     output: Path | None = None
-    failed_keys: list[str] = field(default_factory=list)
-
-
-# -- the store ------------------------------------------------------------------------------
-class ResultStore:
-    """Records keyed by row, appended as they come; read back on a re-run."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.parquet = self.path.suffix.lower() == ".parquet"
-        if self.parquet:
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ConfigurationError(
-                    f"{self.path} is a Parquet file but pyarrow is not installed",
-                    hint="pip install pyarrow, or write JSONL (an output ending in .jsonl)",
-                ) from None
-        self.journal = (
-            self.path.with_name(self.path.name + ".journal.jsonl") if self.parquet else self.path
-        )
-        self._file: Any = None
-
-    def load(self) -> dict[str, Record]:
-        """Every record written so far (the last one wins for a key)."""
-        found: dict[str, Record] = {}
-        if self.parquet and self.path.exists():
-            import pyarrow.parquet as pq
-
-            for record in pq.read_table(self.path).to_pylist():
-                found[str(record["key"])] = record
-        if self.journal.exists():
-            for record in _read_jsonl(self.journal):
-                found[str(record["key"])] = record
-        return found
-
-    def append(self, record: Record) -> None:
-        if self._file is None:
-            self.journal.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.journal, "a", encoding="utf-8")
-        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._file.flush()  # a crash (not a power cut) loses nothing written so far
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def finish(self, records: Sequence[Record]) -> None:
-        """Rewrite everything in input order, atomically (a crash here keeps the journal)."""
-        self.close()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.Table.from_pylist(list(records)), tmp)
-            os.replace(tmp, self.path)
-            if self.journal.exists():
-                self.journal.unlink()
-            return
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        os.replace(tmp, self.path)
-
-
-def _read_jsonl(path: Path) -> list[Record]:
-    """Records of a journal; a line cut short by a crash is dropped (and cut off the file, so
-    the next append starts on a line of its own)."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with open(path, "r+b") as f:
-            f.truncate(end)
-    records = []
-    for number, line in enumerate(data[:end].splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise ConfigurationError(
-                f"{path} line {number} is not a JSON record: is it the output of another command?",
-                hint="give a new output path, or delete the file to start over",
-            ) from None
-        if not isinstance(record, dict) or "key" not in record:
-            raise ConfigurationError(f"{path} line {number} is not a batch record (no 'key')")
-        records.append(record)
-    return records
+    failed_keys: list[str] = field(default_factory=list)  # input rows whose record is an error
+    failed_records: list[Record] = field(default_factory=list)
 
 
 # -- the runner -----------------------------------------------------------------------------
@@ -227,6 +139,7 @@ class BatchRunner:
         retry_failed: bool = False,
         fail_fast: bool = False,
         refuse_bad_rows: bool = True,
+        keep_records: bool = True,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -241,6 +154,9 @@ class BatchRunner:
         # True: a malformed row is an error before anything is sent (a file the user can fix);
         # False: it is that row's error record (a Spark column: one bad cell fails no job)
         self.refuse_bad_rows = refuse_bad_rows
+        # False (with an output file): the result lists no records, and memory holds only
+        # each row's status and place in the file, whatever the size of the run
+        self.keep_records = keep_records or output is None
         self.on_progress = on_progress
 
     def run(self, rows: Iterable[tuple[Any, ...]]) -> BatchResult:
@@ -249,30 +165,33 @@ class BatchRunner:
 
     async def arun(self, rows: Iterable[tuple[Any, ...]]) -> BatchResult:
         keyed = _checked_rows(rows, self.job if self.refuse_bad_rows else None)
-        previous = self.store.load() if self.store is not None else {}
-        done: dict[str, Record] = {
-            key: record
-            for key, record in previous.items()
-            if record.get("status") == "ok" or not self.retry_failed
-        }
-        todo = [(i, key, item) for i, (key, item, _) in enumerate(keyed) if key not in done]
+        store = self.store
+        status = store.index() if store is not None else {}
+        todo = [
+            (i, key, item)
+            for i, (key, item, _) in enumerate(keyed)
+            if key not in status or (self.retry_failed and status[key] != "ok")
+        ]
         echoed = {key: fields for key, _, fields in keyed if fields}
         totals = BatchTotals(rows=len(keyed), skipped=len(keyed) - len(todo))
         fresh: dict[str, Record] = {}
         try:
             await self._run(todo, fresh, totals, echoed)
         finally:
-            if self.store is not None:
-                self.store.close()
-        merged = {**done, **fresh}
-        records = [merged[key] for key, _, _ in keyed if key in merged]
-        if self.store is not None:
-            keys = {key for key, _, _ in keyed}
-            others = [r for k, r in previous.items() if k not in keys]  # never drop old rows
-            self.store.finish(records + others)
-        failed = [r["key"] for r in records if r.get("status") != "ok"]
-        output = self.store.path if self.store is not None else None
-        return BatchResult(records, totals, output, failed)
+            if store is not None:
+                store.close()
+        keys = [key for key, _, _ in keyed]
+        if store is None:
+            records = [fresh[key] for key in keys if key in fresh]
+            failed = [r for r in records if r.get("status") != "ok"]
+            return BatchResult(records, totals, None, [r["key"] for r in failed], failed)
+        known = [key for key in keys if store.status(key) is not None]
+        failed_keys = [key for key in known if store.status(key) != "ok"]
+        records = [store.read(key) for key in known] if self.keep_records else []
+        failed = [store.read(key) for key in failed_keys]
+        inputs = set(keys)
+        store.finish(known + [key for key in store.keys() if key not in inputs])  # keeps old rows
+        return BatchResult(records, totals, store.path, failed_keys, failed)
 
     async def _run(
         self,
@@ -289,9 +208,10 @@ class BatchRunner:
 
         def finished(index: int, key: str, record: Record) -> None:
             record = {"key": key, "index": index, **echoed.get(key, {}), **record}
-            fresh[key] = record
             if self.store is not None:
                 self.store.append(record)
+            else:
+                fresh[key] = record
             if record["status"] == "ok":
                 totals.ok += 1
             else:

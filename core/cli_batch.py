@@ -209,7 +209,7 @@ def summary(result: BatchResult) -> str:
 
 
 def failed_lines(result: BatchResult) -> list[str]:
-    failed = [r for r in result.records if r.get("status") != "ok"]
+    failed = result.failed_records
     if not failed:
         return []
     lines = [f"failed rows ({len(failed)}):"]
@@ -250,7 +250,13 @@ def _run(args: argparse.Namespace, job: Any, rows: list[tuple[str, Any]], exit_e
     from core.batch import BatchRunner
 
     view = ProgressView(sys.stderr, enabled=not args.no_progress)
-    runner = BatchRunner(job, output=args.output, retry_failed=args.retry_failed, on_progress=view)
+    runner = BatchRunner(
+        job,
+        output=args.output,
+        retry_failed=args.retry_failed,
+        keep_records=False,  # a file of a million rows: offsets in memory, not answers
+        on_progress=view,
+    )
     try:
         result = runner.run(rows)
     finally:
@@ -270,8 +276,7 @@ def embed_to_file(
     """``databricks-llm embed ... -o FILE`` (core/cli_embed.py): the records
     (``.text``, ``.id``) through the batch runner, so a second run after a crash embeds only
     what is missing. Keys: the record's id, else ``#<position>``; the id is kept in the
-    output. Holds the vectors in memory until the in-order rewrite at the end: for corpora
-    beyond a few hundred thousand texts, split the input (or use core.spark)."""
+    output. Vectors are not held in memory: the texts, and each row's place in the file."""
     from core.batch import BatchRunner
     from core.batch_jobs import EmbeddingJob
 
@@ -285,6 +290,7 @@ def embed_to_file(
         output=args.output,
         concurrency=client.max_concurrency,
         retry_failed=args.retry_failed,
+        keep_records=False,
         on_progress=view,
     )
     try:

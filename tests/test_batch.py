@@ -229,3 +229,18 @@ def test_embeddings_in_chunks_with_one_bad_text(emu, tmp_path):
 def test_messages_from_puts_the_system_prompt_first():
     msgs = messages_from("hi", "sys")
     assert [m.role for m in msgs] == ["system", "user"] and msgs[1].text == "hi"
+
+
+def test_keep_records_false_holds_no_answers_and_keeps_old_rows(emu, tmp_path):
+    out = tmp_path / "out.jsonl"
+    BatchRunner(ChatJob(chat(emu)), output=out).run([("old", "from another input")])
+    emu.set_fault("404")
+    result = BatchRunner(ChatJob(chat(emu, max_retries=0)), output=out, keep_records=False).run(
+        rows(3)
+    )
+    assert result.records == []  # nothing held: the file has it
+    assert result.failed_keys == ["r0", "r1", "r2"]
+    assert [r["error"]["type"] for r in result.failed_records] == ["NotFoundError"] * 3
+    final = lines(out)
+    assert [r["key"] for r in final] == ["r0", "r1", "r2", "old"]  # input order, old row kept
+    assert final[3]["status"] == "ok"
