@@ -121,10 +121,6 @@ class StreamError(DatabricksError):
     """A stream failed after it started. Text already delivered stays delivered."""
 
 
-class MalformedEventError(StreamError):
-    """A stream event was not valid JSON or not of a known shape."""
-
-
 class StreamErrorEvent(StreamError):
     """The server sent an error event inside the stream."""
 
@@ -139,6 +135,12 @@ class StreamTimeoutError(StreamError, TimeoutError):
 
 class ResponseParseError(DatabricksError):
     """A non-streaming response body was not of a known shape."""
+
+
+class MalformedEventError(StreamError, ResponseParseError):
+    """A stream event was not valid JSON or not of a known shape: a stream error (what came
+    before was delivered) and a parse error (one ``except ResponseParseError`` catches an
+    unknown shape whether it came whole or streamed)."""
 
 
 _STATUS_TO_ERROR: dict[int, type[APIError]] = {
