@@ -193,3 +193,19 @@ def test_embed_to_a_file_resumes_through_the_runner(emu, tmp_path, capsys):
     sent = [t for r in emu.requests if r.json and "input" in r.json for t in r.json["input"]]
     assert sorted(sent) == [f"document {i}" for i in range(4, 9)]  # only what was missing
     assert "embedded 5 texts (4 done before, 0 failed)" in capsys.readouterr().err
+
+
+def test_a_tqdm_bar_on_a_terminal(emu, tmp_path, monkeypatch):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Tty()
+    monkeypatch.setattr("sys.stderr", term)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": f"q{i}"} for i in range(5)])
+    assert main(["batch", str(src), "-m", MODEL, "-o", str(tmp_path / "o.jsonl")]) == 0
+    bar = term.getvalue()
+    assert "\r" in bar and "5/5" in bar and "429s=0" in bar and "tokens=" in bar
+    assert "rows (" not in bar  # the bar, not the plain lines
