@@ -505,9 +505,14 @@ def _parse_json_body(codec: Codec, body: Any) -> ChatResponse:
         and ("error_code" in body or "error" in body)
         and not any(k in body for k in ("choices", "output", "messages"))
     ):
-        from core.transport.errors import parse_error_body
+        from core.transport.errors import parse_error_body, request_id_from_details
 
         code, message, details = parse_error_body(json.dumps(body))
-        raise APIError(message or "error", error_code=code, details=details)
+        raise APIError(
+            message or "error",
+            error_code=code,
+            details=details,
+            request_id=request_id_from_details(details),
+        )
     result: ChatResponse = codec.parse_response(body)
     return result

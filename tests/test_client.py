@@ -681,3 +681,28 @@ def test_sdk_extra_headers_not_forwarded_on_redirect():
     c.complete(MSGS, P)
     h = other.calls.last.request.headers
     assert "authorization" not in h and "x-databricks-azure-sp-management-token" not in h
+
+
+@respx.mock
+async def test_stream_answered_by_an_error_body_keeps_the_request_id_from_details():
+    """A stream request answered 200 with one JSON error body whose request id is only in
+    details[].request_id (a Databricks error body): the error carries it, sync and async."""
+    from core.errors import APIError
+
+    body = {
+        "error_code": "BAD_REQUEST",
+        "message": "no",
+        "details": [{"@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": "r-9"}],
+    }
+    respx.post(f"{H}/serving-endpoints/chat/completions").mock(
+        return_value=httpx.Response(200, json=body)
+    )
+    c = client()
+    params = GenerationParams()
+    msgs = [Message("user", [TextPart("hi")])]
+    with pytest.raises(APIError) as info:
+        list(c.stream(msgs, params))
+    assert info.value.request_id == "r-9"
+    with pytest.raises(APIError) as info:
+        [d async for d in c.astream(msgs, params)]
+    assert info.value.request_id == "r-9"
