@@ -89,14 +89,7 @@ def build_request(
         body["model"] = model
     body["input"] = _input_items(messages, keep_unencrypted=external)
 
-    if params.instructions is not None:
-        body["instructions"] = params.instructions
-    if params.max_tokens is not None:
-        body["max_output_tokens"] = params.max_tokens
-    if params.temperature is not None:
-        body["temperature"] = params.temperature
-    if params.top_p is not None:
-        body["top_p"] = params.top_p
+    _copy(params, body, _SAMPLING_FIELDS)
     _reject_unsupported(params)
 
     if params.tools:
@@ -124,16 +117,7 @@ def build_request(
         include = ["reasoning.encrypted_content"]
     if include is not None:
         body["include"] = include
-    if params.metadata is not None:
-        body["metadata"] = params.metadata
-    if params.truncation is not None:
-        body["truncation"] = params.truncation
-    if params.max_tool_calls is not None:
-        body["max_tool_calls"] = params.max_tool_calls
-    if params.custom_inputs is not None:
-        body["custom_inputs"] = params.custom_inputs
-    if params.context is not None:
-        body["context"] = params.context
+    _copy(params, body, _OPTIONAL_FIELDS)
     body["stream"] = stream
 
     if params.extra_body:
@@ -149,6 +133,31 @@ def build_request(
                 )
         body.update(params.extra_body)
     return body
+
+
+# (GenerationParams attribute, body key) sent as they are when set, in this order
+_SAMPLING_FIELDS = (
+    ("instructions", "instructions"),
+    ("max_tokens", "max_output_tokens"),
+    ("temperature", "temperature"),
+    ("top_p", "top_p"),
+)
+_OPTIONAL_FIELDS = (
+    ("metadata", "metadata"),
+    ("truncation", "truncation"),
+    ("max_tool_calls", "max_tool_calls"),
+    ("custom_inputs", "custom_inputs"),
+    ("context", "context"),
+)
+
+
+def _copy(
+    params: GenerationParams, body: dict[str, Any], fields: tuple[tuple[str, str], ...]
+) -> None:
+    for attr, key in fields:
+        value = getattr(params, attr)
+        if value is not None:
+            body[key] = value
 
 
 def _reject_unsupported(params: GenerationParams) -> None:
