@@ -105,12 +105,13 @@ class DatabricksEmbeddingsClient:
         self.max_concurrency: int = s.max_concurrency or DEFAULT_CONCURRENCY
         self.params: dict[str, Any] = dict(params or {})
         check_params(self.params, self.info)
-        # The OpenAI-compatible serving route takes encoding_format="base64" (the openai
-        # client sends it by default, as in Databricks' own examples): 4 bytes per float, and
-        # decoding it costs a fraction of parsing 1,024 JSON numbers. Elsewhere (AI Gateway,
-        # /invocations) it is not documented: floats. The codec reads both.
+        # Databricks' OpenAI-compatible serving route takes encoding_format="base64" (the
+        # openai client sends it by default, as in Databricks' own examples): 4 bytes per float,
+        # and decoding it costs a fraction of parsing 1,024 JSON numbers. Elsewhere (AI Gateway,
+        # /invocations, a foreign base_url) it is not documented or not ours to assume: floats,
+        # unless params ask. The codec reads both.
         self._wire: dict[str, Any] = (
-            {"encoding_format": "base64"} if self.route.kind in ("serving", "openai") else {}
+            {"encoding_format": "base64"} if self.route.kind == "serving" else {}
         )
         self._body_model = self.route.body_model
         self._threads: ThreadPoolExecutor | None = None

@@ -74,9 +74,8 @@ def test_routes_and_bodies(model: str, kw: dict[str, Any], url: str, body_model:
     sent = json.loads(route.calls.last.request.content)
     assert sent.get("model") == body_model
     assert sent["input"] == ["hello world", "bye"]
-    # base64 float32 on the OpenAI-compatible serving route (and base_url); floats elsewhere
-    openai_like = url == SERVING or "proxy" in url
-    assert sent.get("encoding_format") == ("base64" if openai_like else None)
+    # base64 float32 on Databricks' OpenAI-compatible serving route; floats elsewhere
+    assert sent.get("encoding_format") == ("base64" if url == SERVING else None)
     assert route.calls.last.request.headers["Authorization"] == "Bearer dapi-test-token"
 
 
