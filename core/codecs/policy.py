@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from core.errors import InvalidRequestError, ResponseParseError
+from core.errors import InvalidRequestError, MalformedEventError, ResponseParseError
 from core.types import NamedToolChoice, ResponseFormat, Tool, ToolChoice, Usage
 
 __all__ = [
@@ -161,8 +161,6 @@ def _add_raw(a: Any, b: Any) -> Any:
 def event_object(data: str, wire: str) -> dict[str, Any]:
     """One SSE event's data as the JSON object every agent and Responses event is; anything
     else raises MalformedEventError naming the wire and quoting the start of the data."""
-    from core.errors import MalformedEventError
-
     try:
         event = json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -220,7 +220,7 @@ class StreamDecoder:
 
     # -- feed --------------------------------------------------------------------------------
     def feed(self, data: str) -> list[Delta]:
-        if data.strip() == "[DONE]":
+        if data[:1] != "{" and data.strip() == "[DONE]":  # (no copy of every event's data)
             self._done = True
             return []
         event = event_object(data, "Responses stream")
@@ -246,16 +246,21 @@ class StreamDecoder:
             raise bad_shape(f"event without a type (keys: {', '.join(sorted(map(str, ev))[:10])})")
         if etype == "response.output_text.delta" or etype == "response.refusal.delta":
             delta = ev.get("delta")
-            if not isinstance(delta, str):
+            if type(delta) is not str:
                 raise bad_shape(f"{etype} without a string delta")
-            index = self._opened(ev)
-            st = self._state(index)
+            # the hot path: more text of an item already seen (by its id)
+            item_id = ev.get("item_id")
+            index = self._id_index.get(item_id) if type(item_id) is str else None
+            if index is None:
+                index = self._opened(ev)
+            else:
+                self._open.add(index)
+            st = self._items.get(index) or self._state(index)
             st.text_streamed = True
             st.text += delta
             extras: dict[str, Any] | None = (
                 {"refusal": True} if etype == "response.refusal.delta" else None
             )
-            item_id = opt_str(ev.get("item_id"))
             if item_id and not st.id_sent:  # the message item's id, once, on its first piece
                 st.id_sent = True
                 extras = {"id": item_id, **(extras or {})}
