@@ -474,3 +474,24 @@ def test_response_format_from_inverts_build_request() -> None:
     for bad in ({"type": "yaml"}, "json", {"type": "json_schema", "json_schema": "x"}):
         with pytest.raises(InvalidRequestError):
             response_format_from(bad)
+
+
+def test_responses_message_identity_stays_off_chat_text_blocks():
+    # An answer from the Responses or a ChatAgent route carries its message item id (and author
+    # name) on its text parts; replayed to a chat-completions model it is plain text again.
+    history = [
+        Message("user", [TextPart("hi")]),
+        Message("assistant", [TextPart("hello", extras={"id": "msg_1", "name": "agent"})]),
+        Message("user", [TextPart("again")]),
+    ]
+    body = build(history, info=CLAUDE)
+    assert body["messages"][1] == {"role": "assistant", "content": "hello"}
+
+
+def test_chat_text_block_extras_still_go_back_beside_a_message_id():
+    # A wire key of the chat text block itself (Gemini's thoughtSignature) is kept; the id is not.
+    part = TextPart("hello", extras={"id": "msg_1", "thoughtSignature": "sig=="})
+    body = build([Message("user", [TextPart("hi")]), Message("assistant", [part])], info=GEMINI)
+    assert body["messages"][1]["content"] == [
+        {"type": "text", "text": "hello", "thoughtSignature": "sig=="}
+    ]

@@ -243,3 +243,30 @@ def test_langchain_responses_text_is_typed_blocks_with_item_ids(emu, mode):
     items = last_input(emu)
     assistant = [i for i in items if i.get("role") == "assistant"]
     assert assistant and all("id" not in i for i in assistant)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_responses_answer_replayed_to_a_chat_model_as_plain_text(emu, streamed):
+    # A LangGraph/LlamaIndex agent that switches models mid-conversation: the Responses answer's
+    # message id (on its text block) must not become a key of a chat-completions content part.
+    kw = {"host": emu.host, "token": emu.token}
+    gpt = ChatDatabricks(model=GPT5, use_responses_api=True, **kw)
+    claude = ChatDatabricks(model="databricks-claude-sonnet-4-5", **kw)
+    answer = await gpt.ainvoke("hi")
+    assert answer.content[0]["id"].startswith("msg_")  # the item id is there for the user
+    history = [HumanMessage("hi"), answer, HumanMessage("again")]
+    if streamed:
+        async for _ in claude.astream(history):
+            pass
+    else:
+        claude.invoke(history)
+    sent = emu.requests[-1].json["messages"][1]
+    assert sent == {"role": "assistant", "content": answer.text}
+
+    li_gpt = Databricks(model=GPT5, use_responses_api=True, **kw)
+    li_claude = Databricks(model="databricks-claude-sonnet-4-5", **kw)
+    li_answer = (await li_gpt.achat([ChatMessage(role="user", content="hi")])).message
+    await li_claude.achat([ChatMessage(role="user", content="hi"), li_answer,
+                           ChatMessage(role="user", content="again")])
+    sent = emu.requests[-1].json["messages"][1]
+    assert sent == {"role": "assistant", "content": li_answer.content}

@@ -518,9 +518,10 @@ def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
         if isinstance(part, TextPart):
             current_block = None
             texts.append(part.text)
-            if part.extras:
+            extras = _chat_text_extras(part.extras)
+            if extras:
                 as_blocks = True
-            blocks.append(_emit(_text_values(part), ("type", "text"), part.extras))
+            blocks.append(_emit(_text_values(part), ("type", "text"), extras))
         elif isinstance(part, ReasoningPart):
             as_blocks = True
             same = current_block is not None and (
@@ -572,6 +573,23 @@ def _build_assistant(msg: Message, i: int, info: ModelInfo) -> dict[str, Any]:
     if msg.name:
         d["name"] = msg.name
     return d
+
+
+# A Responses or agent message's identity (item ``id``, ChatAgent author ``name``) rides on its
+# text parts; a chat-completions text block has no such keys, and OpenAI-shaped servers may
+# refuse unknown keys in content parts, so they stay off this wire.
+_MESSAGE_IDENTITY_KEYS = frozenset({"id", "name"})
+
+
+def _chat_text_extras(extras: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not extras or _MESSAGE_IDENTITY_KEYS.isdisjoint(extras):
+        return extras
+    kept = {k: v for k, v in extras.items() if k not in _MESSAGE_IDENTITY_KEYS}
+    order = kept.get(ORDER_KEY)
+    if isinstance(order, list):
+        kept[ORDER_KEY] = [k for k in order if k not in _MESSAGE_IDENTITY_KEYS]
+    # only bookkeeping ("$..." keys) left: a plain text block
+    return kept if any(not k.startswith("$") for k in kept) else None
 
 
 def _text_values(part: TextPart) -> dict[str, Any]:
