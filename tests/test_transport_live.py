@@ -87,12 +87,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connects when 50 arrive at once on a busy machine,
+    # which then look like connect timeouts: a test-server limit, not the client's behaviour.
+    request_queue_size = 128
+
+
 @pytest.fixture
 def server():
     gate = threading.Event()
     seen: list = []
     handler = type("H", (Handler,), {"gate": gate, "seen": seen})
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv = _Server(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
