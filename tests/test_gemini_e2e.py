@@ -8,9 +8,9 @@ import base64
 
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
+from weather_tool import get_weather, li_get_weather
 
 from core.cli import main
 from core.emulator import run_emulator
@@ -20,17 +20,6 @@ from llamaindex_plugin import Databricks
 
 G3 = "system.ai.gemini-3-1-pro"
 PATH = f"/ai-gateway/gemini/v1beta/models/{G3}"
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
-
-
-def li_get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
+from weather_tool import get_weather, li_get_weather
 
 from core.emulator import run_emulator
 from core.errors import BadRequestError
@@ -20,17 +20,6 @@ CLAUDE = "databricks-claude-sonnet-4-5"
 GEMINI = "databricks-gemini-2-5-pro"
 OSS = "databricks-gpt-oss-120b"
 FAMILIES = [CLAUDE, GEMINI, OSS]
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
-
-
-def li_get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
+from weather_tool import get_weather, li_get_weather
 
 from core.emulator import run_emulator
 from langchain_plugin import ChatDatabricks
@@ -16,17 +16,6 @@ from llamaindex_plugin import Databricks
 
 GPT5 = "databricks-gpt-5"
 CODEX = "databricks-gpt-5-1-codex-max"
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
-
-
-def li_get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"18C and sunny in {city}"
 
 
 @pytest.fixture(scope="module")
