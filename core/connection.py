@@ -9,7 +9,6 @@ validate settings (:func:`settings_from`), resolve host and credentials and open
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import SecretStr, ValidationError
 
 from core.auth import AuthProvider, normalize_host, resolve_auth
 from core.errors import ConfigurationError, InvalidRequestError
+from core.jsonio import dumps
 from core.limiter import AdaptiveLimiter, limiter_of
 from core.settings import ClientSettings
 from core.transport import HttpTransport
@@ -102,7 +102,7 @@ def open_connection(s: ClientSettings) -> Connection:
 def encode_json(body: Any, *, limit: int = MAX_PAYLOAD_BYTES, hint: str | None = None) -> bytes:
     """Compact UTF-8 JSON; an InvalidRequestError if it cannot be encoded or is over ``limit``."""
     try:
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        content = dumps(body)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"the request body is not JSON-serializable: {exc}") from None
     if len(content) > limit:

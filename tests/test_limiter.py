@@ -173,6 +173,30 @@ async def test_async_waiters_are_served_first_come_first_served():
     assert order == list(range(10)) and lim.in_flight == 0
 
 
+async def test_a_slot_freed_on_the_waiters_own_loop_is_handed_over_without_a_wakeup(
+    monkeypatch,
+):
+    # same loop: completing the future is enough; call_soon_threadsafe (a self-pipe write and
+    # an extra loop turn per call) is only for a slot freed in another thread
+    loop = asyncio.get_running_loop()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("call_soon_threadsafe used for a waiter on the releasing loop")
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", refuse)
+    lim = AdaptiveLimiter(initial=2, maximum=2)
+    done = []
+
+    async def work(i):
+        await lim.aacquire()
+        await asyncio.sleep(0)
+        done.append(i)
+        lim.release(200, None)
+
+    await asyncio.gather(*(work(i) for i in range(20)))
+    assert sorted(done) == list(range(20)) and lim.in_flight == 0
+
+
 async def test_a_cancelled_waiter_leaves_no_slot_behind():
     lim = AdaptiveLimiter(initial=1, maximum=1)
     await lim.aacquire()

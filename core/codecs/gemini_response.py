@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 from core.codecs.policy import normalize_finish_reason, parse_usage
 from core.errors import APIError, MalformedEventError, ResponseParseError, StreamErrorEvent
+from core.jsonio import loads
 from core.types import (
     ChatResponse,
     Delta,
@@ -126,7 +127,7 @@ class StreamDecoder:
 
     def feed(self, data: str) -> list[Delta]:
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except (ValueError, RecursionError):
             raise MalformedEventError(f"Gemini stream event is not JSON: {data[:200]!r}") from None
         try:

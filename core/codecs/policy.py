@@ -9,12 +9,12 @@ sent) or :class:`ResponseParseError` (a shape we do not understand).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from core.errors import InvalidRequestError, MalformedEventError, ResponseParseError
+from core.jsonio import loads
 from core.types import NamedToolChoice, ResponseFormat, Tool, ToolChoice, Usage
 
 __all__ = [
@@ -162,7 +162,7 @@ def event_object(data: str, wire: str) -> dict[str, Any]:
     """One SSE event's data as the JSON object every agent and Responses event is; anything
     else raises MalformedEventError naming the wire and quoting the start of the data."""
     try:
-        event = json.loads(data)
+        event = loads(data)
     except (ValueError, RecursionError) as exc:
         raise MalformedEventError(f"{wire} event is not JSON: {data[:200]!r}") from exc
     if not isinstance(event, dict):

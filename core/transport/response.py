@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from core.errors import ResponseParseError
+from core.jsonio import loads
 
 
 class Response:
@@ -24,7 +24,7 @@ class Response:
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return loads(self.content)
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}]>"
@@ -47,7 +47,7 @@ def is_event_stream(headers: Mapping[str, str]) -> bool:
 def json_of(response: Response, url: str) -> Any:
     raw = response.content
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError:
         snippet = raw[:200].decode("utf-8", "replace")
         raise ResponseParseError(
