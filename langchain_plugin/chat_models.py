@@ -309,12 +309,15 @@ class ChatDatabricks(BaseChatModel):
         return self._client_for(self.model)
 
     def _client_for(self, model: str) -> DatabricksChatClient:
-        client = self._clients.get(model)
+        # the dict behind pydantic's private attributes: ``self._clients`` goes through
+        # BaseModel.__getattr__, which raises and catches an AttributeError inside (~1.4 us)
+        clients: dict[str, DatabricksChatClient] = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        client = clients.get(model)
         if client is None:
             from core.client import DatabricksChatClient
 
             client = DatabricksChatClient(**self._client_kwargs(model))
-            self._clients[model] = client
+            clients[model] = client
         return client
 
     def _client_kwargs(self, model: str) -> dict[str, Any]:

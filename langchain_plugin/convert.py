@@ -658,14 +658,20 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
         if call_extras:
             additional_kwargs[TOOL_CALL_EXTRAS_KEY] = call_extras
     usage_metadata, more_meta = usage_fields(resp.usage)
+    # empty lists and dicts are AIMessage's defaults: passing them only costs validation
+    fields: dict[str, Any] = {}
+    if additional_kwargs:
+        fields["additional_kwargs"] = additional_kwargs
+    if tool_calls:
+        fields["tool_calls"] = tool_calls
+    if invalid:
+        fields["invalid_tool_calls"] = invalid
     message = AIMessage(
         content=content,
-        additional_kwargs=additional_kwargs,
-        tool_calls=tool_calls,
-        invalid_tool_calls=invalid,
         usage_metadata=usage_metadata,
         response_metadata={**response_metadata(resp, model=model), **more_meta},
         id=resp.id,
+        **fields,
     )
     custom = resp.custom_outputs
     if custom is not None:

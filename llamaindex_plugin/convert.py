@@ -226,6 +226,10 @@ def message_to_neutral(message: ChatMessage) -> Message:
         return Message(role="tool", parts=[_tool_result(message)])
 
     kw = message.additional_kwargs
+    blocks = message.blocks
+    if not kw and all(block.__class__ is TextBlock for block in blocks):
+        # the usual turn, plain text and nothing beside it: what the loop below gives, sooner
+        return Message(role=role, parts=[TextPart(block.text) for block in blocks])  # type: ignore[arg-type]
     text_extras = kw.get("text_extras") if role == "assistant" else None
     server_items = kw.get("server_tool_items") if role == "assistant" else None
     legacy_calls = kw.get("tool_calls") if role == "assistant" else None
@@ -246,7 +250,7 @@ def message_to_neutral(message: ChatMessage) -> Message:
                 insert_at.setdefault(int(entry.get("index", 0)), []).append(entry["item"])
 
     saw_tool_block = False
-    for i, block in enumerate(message.blocks):
+    for i, block in enumerate(blocks):
         for item in insert_at.pop(i, ()):
             parts.append(ServerToolPart(item=item))
         if isinstance(block, TextBlock):

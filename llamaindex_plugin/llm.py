@@ -314,21 +314,26 @@ class Databricks(FunctionCallingLLM):
     # ----------------------------------------------------------------------------------------
     @property
     def client(self) -> DatabricksChatClient:
-        return self._client
+        # The dict behind pydantic's private attributes: reading ``self._client`` goes through
+        # BaseModel.__getattr__, which raises and catches an AttributeError inside (~1.4 us,
+        # on every call).
+        client: DatabricksChatClient = self.__pydantic_private__["_client"]  # type: ignore[index]
+        return client
 
     @property
     def model_info(self) -> ModelInfo:
-        return self._client.info
+        return self.client.info
 
     @property
     def metadata(self) -> LLMMetadata:
         # LlamaIndex reads this on every call (callback payloads, memory, agents): cached, keyed
         # by the fields it depends on so that changing them is still seen.
         key = (self.model, self.context_window, self.max_tokens, self.is_function_calling)
-        cached = self._metadata
+        private = self.__pydantic_private__  # see client
+        cached = private["_metadata"]  # type: ignore[index]
         if cached is not None and cached[0] == key:
             return cached[1]
-        info = self._client.info
+        info = self.client.info
         supports_tools = (
             self.is_function_calling
             if self.is_function_calling is not None
@@ -366,7 +371,7 @@ class Databricks(FunctionCallingLLM):
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = self._call(kwargs)
-        response = self._client.complete(
+        response = self.client.complete(
             messages_to_neutral(messages), call.params, headers=call.headers
         )
         return chat_response(response)
@@ -375,12 +380,12 @@ class Databricks(FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         neutral = messages_to_neutral(messages)
         call = self._call(kwargs)
-        return fold(self._client.stream(neutral, call.params, headers=call.headers))
+        return fold(self.client.stream(neutral, call.params, headers=call.headers))
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         call = self._call(kwargs)
-        response = self._client.complete(
+        response = self.client.complete(
             self._prompt_messages(prompt), call.params, headers=call.headers
         )
         return completion_response(response)
@@ -391,7 +396,7 @@ class Databricks(FunctionCallingLLM):
     ) -> CompletionResponseGen:
         neutral = self._prompt_messages(prompt)
         call = self._call(kwargs)
-        return fold(self._client.stream(neutral, call.params, headers=call.headers), True)
+        return fold(self.client.stream(neutral, call.params, headers=call.headers), True)
 
     # ----------------------------------------------------------------------------------------
     # Chat / completion, async (core's native async; no threads)
@@ -399,7 +404,7 @@ class Databricks(FunctionCallingLLM):
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = self._call(kwargs)
-        response = await self._client.acomplete(
+        response = await self.client.acomplete(
             messages_to_neutral(messages), call.params, headers=call.headers
         )
         return chat_response(response)
@@ -410,14 +415,14 @@ class Databricks(FunctionCallingLLM):
     ) -> ChatResponseAsyncGen:
         neutral = messages_to_neutral(messages)
         call = self._call(kwargs)
-        return afold(self._client.astream(neutral, call.params, headers=call.headers))
+        return afold(self.client.astream(neutral, call.params, headers=call.headers))
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         call = self._call(kwargs)
-        response = await self._client.acomplete(
+        response = await self.client.acomplete(
             self._prompt_messages(prompt), call.params, headers=call.headers
         )
         return completion_response(response)
@@ -428,7 +433,7 @@ class Databricks(FunctionCallingLLM):
     ) -> CompletionResponseAsyncGen:
         neutral = self._prompt_messages(prompt)
         call = self._call(kwargs)
-        return afold(self._client.astream(neutral, call.params, headers=call.headers), True)
+        return afold(self.client.astream(neutral, call.params, headers=call.headers), True)
 
     # ----------------------------------------------------------------------------------------
     # Tools
@@ -538,7 +543,7 @@ class Databricks(FunctionCallingLLM):
             return True
         if self.structured_output_method == "function_calling":
             return False
-        info = self._client.info
+        info = self.client.info
         if info.supports_strict_schema:
             return True
         # Foundation models known to the registry take response_format json_schema; for
@@ -638,10 +643,10 @@ class Databricks(FunctionCallingLLM):
     # Lifecycle
     # ----------------------------------------------------------------------------------------
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.client.aclose()
 
 
 def _structured_result(output_cls: type[Model], response: ChatResponse) -> Model:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.codecs import chat, codec_for, policy, responses
 from core.errors import InvalidRequestError, MalformedEventError, ResponseParseError
@@ -201,3 +203,30 @@ def test_add_usage_sums_model_calls_fields_and_raw():
     assert total.reasoning_tokens == 1  # only one call reported it: kept, not lost
     assert total.raw == {"input_tokens": 14, "output_tokens": 5, "total_tokens": 19,
                          "output_tokens_details": {"reasoning_tokens": 1}}  # fmt: skip
+
+
+# -- parse_usage's fast path for the plain chat usage gives what the general rule gives --------
+_count_values = (
+    st.none()
+    | st.integers(min_value=-3, max_value=10**6)
+    | st.sampled_from([12.0, 1.5, "12", True, [], {}])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["prompt_tokens", "completion_tokens", "total_tokens"]
+        ),
+        _count_values,
+    )
+)
+def test_plain_chat_usage_fast_path_agrees_with_the_general_rule(raw):
+    def outcome(fn):
+        try:
+            return fn(raw)
+        except ResponseParseError as exc:
+            return ("error", str(exc))
+
+    assert outcome(policy.parse_usage) == outcome(policy._parse_any_usage)

@@ -6,6 +6,7 @@ import base64
 import json
 from types import SimpleNamespace
 
+import pytest
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -283,3 +284,13 @@ def test_media_out_of_model() -> None:
     assert message_to_neutral(msg).parts[0] == MediaPart(
         kind="image", data=PNG, mime_type="image/png"
     )
+
+
+@pytest.mark.parametrize("role", ["system", "developer", "user", "assistant", "chatbot", "model"])
+@pytest.mark.parametrize("texts", [[], ["hi"], ["a", "", "b"]])
+def test_plain_text_turn_fast_path_gives_what_the_full_conversion_gives(role, texts):
+    plain = ChatMessage(role=role, blocks=[TextBlock(text=t) for t in texts])
+    # an unrelated additional_kwargs key sends the same turn through the full conversion
+    full = ChatMessage(role=role, blocks=[TextBlock(text=t) for t in texts],
+                       additional_kwargs={"unrelated": True})
+    assert message_to_neutral(plain) == message_to_neutral(full)

@@ -51,6 +51,7 @@ _USAGE_KEYS = {
     "cache_read_input_tokens": "cache_read_tokens",
     "cache_creation_input_tokens": "cache_creation_tokens",
 }
+_CHAT_USAGE_KEYS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
 _USAGE_DETAILS = (
     ("completion_tokens_details", "reasoning_tokens", "reasoning_tokens"),
     ("output_tokens_details", "reasoning_tokens", "reasoning_tokens"),
@@ -87,6 +88,18 @@ def parse_usage(raw: Any) -> Usage:
     """
     if not isinstance(raw, dict):
         raise ResponseParseError(f"usage is not an object: {type(raw).__name__}")
+    if raw.keys() <= _CHAT_USAGE_KEYS:  # the usual chat usage: no spellings to choose between
+        p = _count(raw.get("prompt_tokens"), "prompt_tokens")
+        c = _count(raw.get("completion_tokens"), "completion_tokens")
+        t = _count(raw.get("total_tokens"), "total_tokens")
+        if t is None and p is not None and c is not None:
+            t = p + c
+        return Usage(input_tokens=p, output_tokens=c, total_tokens=t, raw=raw)
+    return _parse_any_usage(raw)
+
+
+def _parse_any_usage(raw: dict[str, Any]) -> Usage:
+    """Every spelling (the first key of ``_USAGE_KEYS`` present wins) and the details objects."""
     u = Usage(raw=raw)
     for key, attr in _USAGE_KEYS.items():
         if key in raw:
