@@ -659,13 +659,12 @@ def response_to_message(resp: ChatResponse, *, model: str | None = None) -> AIMe
             additional_kwargs[TOOL_CALL_EXTRAS_KEY] = call_extras
     usage_metadata, more_meta = usage_fields(resp.usage)
     # empty lists and dicts are AIMessage's defaults: passing them only costs validation
-    fields: dict[str, Any] = {}
-    if additional_kwargs:
-        fields["additional_kwargs"] = additional_kwargs
-    if tool_calls:
-        fields["tool_calls"] = tool_calls
-    if invalid:
-        fields["invalid_tool_calls"] = invalid
+    given = (
+        ("additional_kwargs", additional_kwargs),
+        ("tool_calls", tool_calls),
+        ("invalid_tool_calls", invalid),
+    )
+    fields: dict[str, Any] = {name: value for name, value in given if value}
     message = AIMessage(
         content=content,
         usage_metadata=usage_metadata,
