@@ -9,6 +9,7 @@ validate settings (:func:`settings_from`), resolve host and credentials and open
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,10 @@ def open_connection(s: ClientSettings) -> Connection:
         extra_headers=s.extra_headers,
         proxy=s.proxy.get_secret_value() if s.proxy is not None else None,
         verify=s.verify,
+        sync_client=s.http_client,
+        async_client=s.http_async_client,
     )
+    _warn_unused_network_settings(s)
     http.allow_url(resolved.host)
     if base_url:
         http.allow_url(base_url)
@@ -97,6 +101,29 @@ def open_connection(s: ClientSettings) -> Connection:
             adaptive=s.adaptive_concurrency,
         )
     return Connection(resolved.host, resolved.provider, resolved.source, base_url, http)
+
+
+def _warn_unused_network_settings(s: ClientSettings) -> None:
+    """proxy=, verify= and timeout= configure the clients this library makes: say so when the
+    caller's own client takes their place on a path."""
+    paths = [
+        path
+        for path, client in (("sync", s.http_client), ("async", s.http_async_client))
+        if client is not None
+    ]
+    given = [
+        name
+        for name, value, default in (("proxy", s.proxy, None), ("verify", s.verify, True),
+                                     ("timeout", s.timeout, 120.0))
+        if value is not default and value != default
+    ]
+    if paths and given:
+        warnings.warn(
+            f"{', '.join(given)} not applied to the {' and '.join(paths)} calls: they go "
+            "through the httpx client you passed, as it is; set these on that client",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def encode_json(body: Any, *, limit: int = MAX_PAYLOAD_BYTES, hint: str | None = None) -> bytes:

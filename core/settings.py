@@ -10,7 +10,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from core.agents import AgentSchema
 
@@ -38,6 +38,11 @@ class ClientSettings(BaseModel):
     are kept secret); unset, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` apply as in httpx and
     requests. ``verify`` is True (the CA bundle of ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE`` or
     certifi's), False, a CA bundle path or an ``ssl.SSLContext``; both apply to sync and async.
+    ``http_client`` / ``http_async_client`` are your own ``httpx.Client`` / ``httpx.AsyncClient``
+    (langchain-openai's names): requests then go through them, with their proxy, TLS, timeouts,
+    limits and event hooks, and with this library's credentials, retries, gate and error mapping
+    on top; ``proxy``, ``verify`` and ``timeout`` apply only to the clients the library makes.
+    Yours stay yours to close.
     ``api`` picks the wire format (see :mod:`core.endpoints`); ``use_responses_api=True`` is
     ``api="responses"``.
     ``timeout`` is in seconds per network operation; ``max_retries`` counts retries after the
@@ -77,6 +82,8 @@ class ClientSettings(BaseModel):
     extra_headers: dict[str, str] | None = Field(default=None, repr=False)
     proxy: SecretStr | None = None
     verify: bool | str | ssl.SSLContext = True
+    http_client: Any = Field(default=None, repr=False, exclude=True)
+    http_async_client: Any = Field(default=None, repr=False, exclude=True)
     max_concurrency: int | None = None
     adaptive_concurrency: bool = True
 
@@ -112,6 +119,31 @@ class ClientSettings(BaseModel):
         from core.transport.network import check_verify
 
         return check_verify(v)
+
+    @field_validator("http_client", "http_async_client", mode="before")
+    @classmethod
+    def _httpx_client(cls, v: Any, info: Any) -> Any:
+        if v is None:
+            return None
+        import httpx
+
+        wanted = httpx.Client if info.field_name == "http_client" else httpx.AsyncClient
+        if not isinstance(v, wanted):
+            raise ValueError(
+                f"{info.field_name} must be an {wanted.__module__}.{wanted.__name__}, got "
+                f"{type(v).__name__} (for proxies and certificates pass proxy= and verify= "
+                "instead of a client)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _async_client_needs_httpx(self) -> ClientSettings:
+        if self.http_async_client is not None and self.transport == "aiohttp":
+            raise ValueError(
+                "http_async_client is an httpx client but transport='aiohttp' was asked for: "
+                "leave transport unset (your client is then used) or drop http_async_client"
+            )
+        return self
 
     @field_validator("max_concurrency")
     @classmethod

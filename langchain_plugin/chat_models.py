@@ -69,6 +69,8 @@ _CLIENT_FIELDS = (
     "max_retries",
     "proxy",
     "verify",
+    "http_client",
+    "http_async_client",
     "max_concurrency",
     "adaptive_concurrency",
 )
@@ -147,6 +149,11 @@ class ChatDatabricks(BaseChatModel):
     """Proxy URL (``http://[user:password@]host:port``); unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY."""
     verify: Any = Field(default=True, exclude=True)
     """TLS verification: True, False, a CA bundle path or an ``ssl.SSLContext``."""
+    http_client: Any = Field(default=None, exclude=True)
+    """Your own ``httpx.Client`` for sync calls (as langchain-openai takes it): its proxy, TLS,
+    timeouts and hooks apply, with our credentials, retries and errors on top; yours to close."""
+    http_async_client: Any = Field(default=None, exclude=True)
+    """Your own ``httpx.AsyncClient`` for async calls (then used instead of aiohttp)."""
     streaming: bool = False
     stream_usage: bool = True
     reasoning_effort: str | None = None

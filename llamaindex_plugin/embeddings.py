@@ -37,9 +37,10 @@ class DatabricksEmbedding(BaseEmbedding):
     ``llama-index-embeddings-databricks``' arguments: ``model``, ``endpoint`` (the
     ``https://<host>/serving-endpoints`` URL, or ``DATABRICKS_SERVING_ENDPOINT``), ``api_key``,
     ``additional_kwargs`` (extra request fields), ``max_retries``, ``timeout``,
-    ``default_headers``, ``embed_batch_size``, ``num_workers``. ``http_client`` and
-    ``reuse_client=False`` cannot be honoured (the transport is our own, pooled and reused per
-    event loop): they warn.
+    ``default_headers``, ``embed_batch_size``, ``num_workers``, and ``http_client`` /
+    ``async_http_client`` (your own ``httpx.Client`` / ``httpx.AsyncClient``: requests go
+    through them as they are). ``reuse_client=False`` cannot be honoured (connections are pooled
+    and reused per event loop): it warns.
     """
 
     model: str = Field(description="Embedding endpoint name or Unity Catalog name.")
@@ -98,6 +99,7 @@ class DatabricksEmbedding(BaseEmbedding):
         verify: Any = True,
         reuse_client: bool = True,
         http_client: Any = None,
+        async_http_client: Any = None,
         **kwargs: Any,
     ) -> None:
         # Raw secrets become SecretStr at once (frame locals show up in traceback summaries).
@@ -124,13 +126,6 @@ class DatabricksEmbedding(BaseEmbedding):
             )
         if token is not None and api_key is not None:
             raise ValueError("pass either token or api_key (an alias of token), not both")
-        if http_client is not None:
-            warnings.warn(
-                "http_client is ignored: DatabricksEmbedding sends through its own pooled "
-                "transport; use proxy=, verify= and default_headers= instead",
-                UserWarning,
-                stacklevel=2,
-            )
         if not reuse_client:
             warnings.warn(
                 "reuse_client=False is ignored: connections are pooled and reused per event "
@@ -186,6 +181,8 @@ class DatabricksEmbedding(BaseEmbedding):
                 "workspace_client": workspace_client,
                 "extra_headers": header_map(default_headers, "default_headers"),
                 "proxy": proxy,
+                "http_client": http_client,
+                "http_async_client": async_http_client,
             }.items()
             if value is not None
         }

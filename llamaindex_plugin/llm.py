@@ -154,6 +154,9 @@ class Databricks(FunctionCallingLLM):
     _extra_headers: dict[str, str] | None = PrivateAttr(default=None)
     _proxy: SecretStr | None = PrivateAttr(default=None)
     _verify: Any = PrivateAttr(default=True)
+    # the caller's own httpx clients (llama-index-llms-openai's http_client/async_http_client)
+    _http_client: Any = PrivateAttr(default=None)
+    _async_http_client: Any = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -194,6 +197,8 @@ class Databricks(FunctionCallingLLM):
         default_headers: dict[str, str] | None = None,
         proxy: str | SecretStr | None = None,
         verify: Any = True,
+        http_client: Any = None,
+        async_http_client: Any = None,
         **kwargs: Any,
     ) -> None:
         # Raw secrets become SecretStr at once: this frame's locals show up in traceback
@@ -271,6 +276,8 @@ class Databricks(FunctionCallingLLM):
         self._extra_headers = header_map(default_headers, "default_headers")
         self._proxy = proxy  # private like the secrets: kept out of to_dict()/serialization
         self._verify = verify  # an ssl.SSLContext does not serialize
+        self._http_client = http_client  # live clients do not serialize either
+        self._async_http_client = async_http_client
         self._client = self._make_client()
 
     def _make_client(self) -> DatabricksChatClient:
@@ -302,6 +309,8 @@ class Databricks(FunctionCallingLLM):
             extra_headers=self._extra_headers,
             proxy=self._proxy,
             verify=self._verify,
+            http_client=self._http_client,
+            http_async_client=self._async_http_client,
         )
         return DatabricksChatClient(settings)
 

@@ -84,6 +84,43 @@ def lc_stream(llm: Any) -> Any:
     return list(llm.stream("hi"))
 
 
+def lc_ainvoke(llm: Any) -> Any:
+    return asyncio.run(llm.ainvoke("hi"))
+
+
+class OwnClients:
+    """A user's own httpx clients whose request hooks note what went through them."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def sync(self) -> Any:
+        import httpx
+
+        return httpx.Client(event_hooks={"request": [lambda r: self.sent.append("sync")]})
+
+    def async_(self) -> Any:
+        import httpx
+
+        async def note(request: Any) -> None:
+            self.sent.append("async")
+
+        return httpx.AsyncClient(event_hooks={"request": [note]})
+
+
+OWN = OwnClients()
+
+
+def _went_through(path: str) -> Callable[[Seen], bool]:
+    def check(s: Seen) -> bool:
+        moved = [w for w in s.warnings if "not a parameter" in w or "not applied" in w]
+        went = OWN.sent[-1:] == [path] and not moved and bool(s.request)
+        OWN.sent.clear()
+        return went
+
+    return check
+
+
 # field -> (extra constructor kwargs given emu, how to run, what must hold)
 # Arguments both adapters take, checked the same way after one chat call.
 SHARED_ARGS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[[Seen], bool]]] = {
@@ -288,6 +325,12 @@ LC_FIELDS: dict[
     "profile": (lambda e: {}, lc_invoke, lambda s: s.llm.profile["max_input_tokens"] > 0),
 }
 LC_FIELDS.update({name: (extra, lc_invoke, check) for name, (extra, check) in SHARED_ARGS.items()})
+LC_FIELDS["http_client"] = (lambda e: {"http_client": OWN.sync()}, lc_invoke, _went_through("sync"))
+LC_FIELDS["http_async_client"] = (
+    lambda e: {"http_async_client": OWN.async_()},
+    lc_ainvoke,
+    _went_through("async"),
+)
 
 
 def _profile_file(tmp_path: Any, emu: Any) -> str:
@@ -457,6 +500,12 @@ LI_ARGS: dict[
     "rate_limiter": (lambda e: {"_limiter": True}, li_chat, lambda s: s.llm.rate_limiter.n >= 1),
 }
 LI_ARGS.update({name: (extra, li_chat, check) for name, (extra, check) in SHARED_ARGS.items()})
+LI_ARGS["http_client"] = (lambda e: {"http_client": OWN.sync()}, li_chat, _went_through("sync"))
+LI_ARGS["async_http_client"] = (
+    lambda e: {"async_http_client": OWN.async_()},
+    lambda llm: asyncio.run(llm.achat([ChatMessage(role="user", content="hi")])),
+    _went_through("async"),
+)
 # Arguments of Databricks.__init__ that are aliases or LlamaIndex plumbing.
 _LI_INIT_ONLY = {"self", "kwargs"}
 

@@ -75,11 +75,29 @@ def test_llama_index_embeddings_databricks_arguments(emu: Any, monkeypatch: pyte
     assert len(from_env.get_query_embedding("x")) == 1024
 
 
-def test_what_cannot_be_honoured_warns_and_near_misses_raise(emu: Any) -> None:
+def test_your_own_httpx_clients_carry_the_requests(emu: Any) -> None:
+    import asyncio
+
     import httpx
 
-    with pytest.warns(UserWarning, match="http_client is ignored"):
-        make(emu, http_client=httpx.Client())
+    seen: list[str] = []
+    sync_client = httpx.Client(event_hooks={"request": [lambda r: seen.append("sync")]})
+
+    async def note(request: httpx.Request) -> None:
+        seen.append("async")
+
+    emb = make(emu, http_client=sync_client,
+               async_http_client=httpx.AsyncClient(event_hooks={"request": [note]}))
+    assert len(emb.get_query_embedding("q")) == 1024
+    assert len(asyncio.run(emb.aget_query_embedding("q"))) == 1024
+    assert seen == ["sync", "async"]
+    assert emu.requests[-1].headers["authorization"] == f"Bearer {emu.token}"
+    emb.client.close()
+    assert not sync_client.is_closed  # yours to close
+    sync_client.close()
+
+
+def test_what_cannot_be_honoured_warns_and_near_misses_raise(emu: Any) -> None:
     with pytest.warns(UserWarning, match="reuse_client=False is ignored"):
         make(emu, reuse_client=False)
     with pytest.raises(InvalidRequestError, match="did you mean 'batch_size'"):

@@ -70,6 +70,8 @@ class HttpTransport:
         gate: Gate | None = None,
         proxy: str | None = None,
         verify: Any = True,
+        sync_client: httpx.Client | None = None,
+        async_client: httpx.AsyncClient | None = None,
     ) -> None:
         # proxy: an explicit proxy URL (else HTTPS_PROXY/HTTP_PROXY/NO_PROXY); verify: True,
         # False, a CA bundle path or an ssl.SSLContext. Checked here, before any request.
@@ -92,6 +94,9 @@ class HttpTransport:
         # Headers that carry credentials: never sent to an origin not in _auth_origins.
         self.credential_headers: set[str] = {"authorization"}
         self._lock = threading.Lock()
+        # The caller's own httpx clients (used as they are, never closed here), else ours.
+        self.user_sync = sync_client
+        self.user_async = async_client
         self._sync: httpx.Client | None = None
         self._loops: LoopClients | None = None
         self._sync_io = HttpxSync(self)
@@ -111,6 +116,8 @@ class HttpTransport:
 
     @property
     def async_backend(self) -> str:
+        if self.user_async is not None:
+            return "httpx"
         if self.kind == "auto":
             return "aiohttp" if aiohttp_available() else "httpx"
         return self.kind
@@ -121,8 +128,11 @@ class HttpTransport:
     def request_headers(
         self, url: str, extra: Mapping[str, str] | None, auth_value: str | None
     ) -> dict[str, str]:
-        """The headers of a request's first hop: the caller's, then the credentials."""
+        """The headers of a request's first hop: the caller's, then the credentials (and, for a
+        caller's own client, which was made without them, the transport's base headers)."""
         headers = dict(extra) if extra else {}
+        if self.user_sync is not None or self.user_async is not None:
+            headers = {**self.base_headers, **headers}
         if auth_value is not None:
             more = self.auth.extra_headers()
             if more:
@@ -139,6 +149,8 @@ class HttpTransport:
 
     # -- clients ---------------------------------------------------------------------------
     def sync_client(self) -> httpx.Client:
+        if self.user_sync is not None:
+            return self.user_sync
         client = self._sync
         if client is None or client.is_closed:
             with self._lock:
@@ -175,7 +187,10 @@ class HttpTransport:
         )
 
     def async_client(self) -> Any:
-        """The running loop's async client (created on first use in that loop)."""
+        """The running loop's async client (created on first use in that loop), or the
+        caller's own."""
+        if self.user_async is not None:
+            return self.user_async
         return self._loop_clients().get()
 
     @property
