@@ -62,17 +62,25 @@ def backoff(attempt: int, random: float) -> float:
 
 
 class Hop:
-    """One HTTP request to send (a redirect makes another hop of the same attempt)."""
+    """One HTTP request to send (a redirect makes another hop of the same attempt).
+    ``stream``: its answer may be an event stream; when False a backend may read the whole
+    body while opening (httpx does it cheaper in one go)."""
 
-    __slots__ = ("method", "url", "content", "headers")
+    __slots__ = ("method", "url", "content", "headers", "stream")
 
     def __init__(
-        self, method: str, url: str, content: bytes | None, headers: dict[str, str]
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        stream: bool = True,
     ) -> None:
         self.method = method
         self.url = url
         self.content = content
         self.headers = headers
+        self.stream = stream
 
 
 class Opened:
@@ -226,7 +234,7 @@ class Flow:
         headers = self.t.request_headers(url, self.headers, auth_value)
         first_origin = origins.origin(url)
         for _ in range(origins.MAX_REDIRECTS + 1):
-            opened = yield (OPEN, Hop(method, url, content, headers))
+            opened = yield (OPEN, Hop(method, url, content, headers, stream))
             if opened.__class__ is Failure:
                 return opened
             status, answer_headers, handle = opened

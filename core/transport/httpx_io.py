@@ -25,7 +25,7 @@ class HttpxSync(SyncSteps):
             request = client.build_request(
                 hop.method, hop.url, content=hop.content, headers=hop.headers
             )
-            response = client.send(request, stream=True)
+            response = client.send(request, stream=hop.stream)
         except httpx.HTTPError as exc:
             return httpx_failure(exc)
         return response.status_code, response.headers, [response, None]
@@ -65,7 +65,7 @@ class HttpxAsync(AsyncSteps):
             request = client.build_request(
                 hop.method, hop.url, content=hop.content, headers=hop.headers
             )
-            response = await client.send(request, stream=True)
+            response = await client.send(request, stream=hop.stream)
         except httpx.HTTPError as exc:
             return httpx_failure(exc)
         return response.status_code, response.headers, [response, None]
