@@ -145,18 +145,25 @@ def hooked() -> tuple[httpx.Client, httpx.AsyncClient, list[str]]:
     )
 
 
+def quietly(make: Any) -> Any:
+    """``make()`` raising on any warning: the clients are arguments, not body fields."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return make()
+
+
+LLAMA = "databricks-meta-llama-3-3-70b-instruct"
+
+
 def test_settings_that_cannot_apply_to_your_client_warn(emu: Any) -> None:
     from langchain_plugin import ChatDatabricks
 
     sync_client, async_client, _ = hooked()
     with pytest.warns(UserWarning, match=r"proxy, timeout not applied to the sync calls"):
-        ChatDatabricks(model="databricks-meta-llama-3-3-70b-instruct", host=emu.host,
-                       token=emu.token, http_client=sync_client, proxy="http://127.0.0.1:3128",
-                       timeout=5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing to say without those settings
-        ChatDatabricks(model="databricks-meta-llama-3-3-70b-instruct", host=emu.host,
-                       token=emu.token, http_client=sync_client, http_async_client=async_client)
+        ChatDatabricks(model=LLAMA, host=emu.host, token=emu.token, http_client=sync_client,
+                       proxy="http://127.0.0.1:3128", timeout=5)
+    quietly(lambda: ChatDatabricks(model=LLAMA, host=emu.host, token=emu.token,
+                                   http_client=sync_client, http_async_client=async_client))
 
 
 def test_langchain_chat_databricks_takes_langchain_openais_client_arguments(emu: Any) -> None:
@@ -165,11 +172,8 @@ def test_langchain_chat_databricks_takes_langchain_openais_client_arguments(emu:
     from langchain_plugin import ChatDatabricks
 
     sync_client, async_client, seen = hooked()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # not "moved to model_kwargs" any more
-        llm = ChatDatabricks(model="databricks-meta-llama-3-3-70b-instruct", host=emu.host,
-                             token=emu.token, http_client=sync_client,
-                             http_async_client=async_client)
+    llm = quietly(lambda: ChatDatabricks(model=LLAMA, host=emu.host, token=emu.token,
+                                         http_client=sync_client, http_async_client=async_client))
     assert llm.invoke("hi").content
     assert "".join(c.text for c in llm.stream("hi"))
     assert asyncio.run(llm.ainvoke("hi")).content
@@ -189,11 +193,8 @@ def test_llamaindex_databricks_takes_llama_index_openais_client_arguments(emu: A
     from llamaindex_plugin import Databricks
 
     sync_client, async_client, seen = hooked()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # not "moved to additional_kwargs" any more
-        llm = Databricks(model="databricks-meta-llama-3-3-70b-instruct", host=emu.host,
-                         token=emu.token, http_client=sync_client,
-                         async_http_client=async_client)
+    llm = quietly(lambda: Databricks(model=LLAMA, host=emu.host, token=emu.token,
+                                     http_client=sync_client, async_http_client=async_client))
     messages = [ChatMessage(role="user", content="hi")]
     assert llm.chat(messages).message.content
 
