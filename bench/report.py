@@ -5,6 +5,7 @@ Split from bench/run.py (which runs the measurements); run.py re-exports these n
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 # Implementations, in table order: (name, group, framework).
@@ -128,7 +129,6 @@ def floors(results: dict) -> dict:
             f["stream"] = pick("stream", "cpu_ms")
             f["concurrent_wall"] = pick("concurrent", "wall_s")
             f["concurrent_cpu"] = pick("concurrent", "cpu_ms_per_call")
-            f["sum_concurrent_wall"] = sums.get("concurrent", {}).get("wall_s")
             f["import_s"] = _get(results, fw_impl, "import", "import_s")
             f["rss_mb"] = _get(results, fw_impl, "import", "rss_mb")
         out[impl] = f
@@ -151,9 +151,7 @@ def paired_ratio(results: dict, impl: str, parts: list[str], measure: str,
         if any(not isinstance(x, (int, float)) for x in values) or not sum(values[1:]):
             return None
         ratios.append(values[0] / sum(values[1:]))
-    ratios.sort()
-    mid = len(ratios) // 2
-    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return statistics.median(ratios)
 
 
 def targets(results: dict) -> list[dict]:

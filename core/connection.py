@@ -111,11 +111,9 @@ def _warn_unused_network_settings(s: ClientSettings) -> None:
         for path, client in (("sync", s.http_client), ("async", s.http_async_client))
         if client is not None
     ]
+    fields = type(s).model_fields
     given = [
-        name
-        for name, value, default in (("proxy", s.proxy, None), ("verify", s.verify, True),
-                                     ("timeout", s.timeout, 120.0))
-        if value is not default and value != default
+        name for name in ("proxy", "verify", "timeout") if getattr(s, name) != fields[name].default
     ]
     if paths and given:
         warnings.warn(

@@ -17,26 +17,7 @@ from pydantic import ValidationError
 from core.emulator import run_emulator
 from core.settings import ClientSettings
 from core.transport import HttpTransport
-
-URL = "https://adb-1.azuredatabricks.net/serving-endpoints/chat/completions"
-
-
-class StaticAuth:
-    method = "pat"
-    can_refresh = False
-    is_oauth = False
-
-    def bind(self, transport: Any) -> None:
-        pass
-
-    def header(self) -> str:
-        return "Bearer dapi-secret"
-
-    async def aheader(self) -> str:
-        return "Bearer dapi-secret"
-
-    def extra_headers(self) -> dict[str, str]:
-        return {}
+from tests.test_transport import URL, FakeAuth, make
 
 
 def flaky_then_ok(seen: list[httpx.Request]):
@@ -50,22 +31,16 @@ def flaky_then_ok(seen: list[httpx.Request]):
 
 
 def transport_with(**clients: Any) -> HttpTransport:
-    t = HttpTransport(auth=StaticAuth(), adapter="langchain", extra_headers={"X-Team": "ml"},
-                      **clients)
-    t.allow_url(URL)
-    t.sleep = lambda s: None
-
-    async def no_sleep(s: float) -> None:
-        return None
-
-    t.asleep = no_sleep
-    return t
+    # the transport tests' own fixture: FakeAuth ("Bearer t1"), no sleeping between retries;
+    # "auto" so that an async client of yours has to win over aiohttp
+    return make(FakeAuth(refreshable=False), kind="auto", extra_headers={"X-Team": "ml"},
+                **clients)
 
 
 def check_sent(seen: list[httpx.Request]) -> None:
     assert len(seen) == 2  # the 503 was retried through the same client
     for request in seen:
-        assert request.headers["authorization"] == "Bearer dapi-secret"
+        assert request.headers["authorization"] == "Bearer t1"
         assert request.headers["x-team"] == "ml"  # default_headers still go out
         assert request.headers["user-agent"].startswith("databricks-llm-plugins/")
         assert request.headers["x-own"] == "yes"  # and the client's own headers too
