@@ -997,3 +997,18 @@ def test_media_checks_can_be_turned_off():
         r = httpx.post(emu.host + CHAT, headers={"Authorization": f"Bearer {emu.token}"},
                        json={"model": LLAMA, "messages": [{"role": "user", "content": [IMG]}]})  # fmt: skip
         assert r.status_code == 200
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_with_a_non_json_number_is_refused(client, literal):
+    # Python's json would read it; JSON has no such literal (the client refuses to send one)
+    body = (
+        '{"model": "databricks-meta-llama-3-3-70b-instruct", "temperature": ' + literal
+        + ', "messages": [{"role": "user", "content": "hi"}]}'
+    )
+    r = client.post("/serving-endpoints/chat/completions", content=body,
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "JSON object" in r.json()["message"]
+    ok = client.post("/serving-endpoints/chat/completions", content=body.replace(literal, "0.5"),
+                     headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200

@@ -123,6 +123,13 @@ def _parse_fault(spec: str) -> tuple[str, int | None]:
     return name, int(count) if count.strip().isdigit() else None
 
 
+def _not_json(literal: str) -> Any:
+    # NaN / Infinity / -Infinity: Python's json reads them, JSON has no such literals; a body
+    # holding one is not JSON, so it gets the same 400 as any malformed body. (The service's
+    # exact message for that case is not documented: this one is the emulator's own.)
+    raise ValueError(f"{literal} is not JSON")
+
+
 class Plumbing:
     """Recording, auth, faults and SSE writing for every route of the app."""
 
@@ -136,7 +143,7 @@ class Plumbing:
             ctype = request.headers.get("Content-Type", "")
             if "json" in ctype or body[:1] in (b"{", b"["):
                 try:
-                    parsed = json.loads(body)
+                    parsed = json.loads(body, parse_constant=_not_json)
                 except ValueError:
                     parsed = None
             elif "x-www-form-urlencoded" in ctype:
